@@ -1,0 +1,44 @@
+/**
+ * The one small interface every backing store implements (FLAT image files now, LSFS later).
+ * Positions and lengths are in bytes and always multiples of the store's logical block size;
+ * the SCSI layer has already checked them against the capacity.
+ */
+export interface BlockStore {
+  readonly kind: 'flat' | 'lsfs';
+  /** Where the data lives, for logs and error messages. */
+  readonly location: string;
+  readonly blockSize: number;
+  readonly sizeBytes: number;
+  /** True when unwritten regions cost no space (sparse FLAT, LSFS). */
+  readonly thin: boolean;
+
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void>;
+  /** With `fua` the data is durable on stable storage before the promise resolves. */
+  write(buf: Buffer, bufOffset: number, length: number, position: number, fua: boolean): Promise<void>;
+  /** Makes every completed write durable (SYNCHRONIZE CACHE). */
+  flush(): Promise<void>;
+  /** Online grow; shrinking is refused because it would destroy data an initiator may still use. */
+  grow(newSizeBytes: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string, readonly code: 'ENOENT' | 'EEXIST' | 'SIZE_MISMATCH' | 'BAD_SIZE' | 'BAD_SECTOR' | 'IO' | 'CLOSED') {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export const SUPPORTED_BLOCK_SIZES: readonly number[] = [512, 4096];
+
+export function checkGeometry(sizeBytes: number, blockSize: number): void {
+  if (!SUPPORTED_BLOCK_SIZES.includes(blockSize)) {
+    throw new StoreError(`sector size ${blockSize} is not supported (use 512 or 4096)`, 'BAD_SECTOR');
+  }
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) {
+    throw new StoreError(`size ${sizeBytes} is not a positive whole number of bytes`, 'BAD_SIZE');
+  }
+  if (sizeBytes % blockSize !== 0) {
+    throw new StoreError(`size ${sizeBytes} is not a multiple of the ${blockSize}-byte sector size`, 'BAD_SIZE');
+  }
+}

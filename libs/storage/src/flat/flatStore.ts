@@ -1,0 +1,148 @@
+import * as fs from 'fs';
+import { BlockStore, StoreError, checkGeometry } from '../blockStore';
+
+export interface FlatStoreOptions {
+  path: string;
+  /** Required when creating; when opening, must match the file if given. */
+  sizeBytes?: number;
+  blockSize?: number;
+  /** Create the image if it is missing. */
+  create?: boolean;
+  /** Sparse image (thin): no space reserved up front. Otherwise the image is preallocated with zeros. */
+  thin?: boolean;
+}
+
+const ZERO_CHUNK = 1024 * 1024;
+
+/** A FLAT store: one image file, positional I/O, durability through fdatasync. */
+export class FlatStore implements BlockStore {
+  readonly kind = 'flat' as const;
+  private closed = false;
+
+  private constructor(
+    private readonly fd: number,
+    readonly location: string,
+    readonly blockSize: number,
+    private size: number,
+    readonly thin: boolean,
+  ) {}
+
+  get sizeBytes(): number {
+    return this.size;
+  }
+
+  static async open(options: FlatStoreOptions): Promise<FlatStore> {
+    const blockSize = options.blockSize ?? 512;
+    const { path } = options;
+    let fd: number;
+    let created = false;
+    try {
+      fd = fs.openSync(path, 'r+');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new StoreError(`cannot open ${path}: ${(err as Error).message}`, 'IO');
+      if (!options.create) throw new StoreError(`image ${path} does not exist (add "create" to make it)`, 'ENOENT');
+      if (options.sizeBytes === undefined) throw new StoreError(`creating ${path} needs a size`, 'BAD_SIZE');
+      checkGeometry(options.sizeBytes, blockSize);
+      try {
+        fd = fs.openSync(path, 'wx+');
+      } catch (e) {
+        throw new StoreError(`cannot create ${path}: ${(e as Error).message}`, 'IO');
+      }
+      created = true;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new StoreError(`${path} is not a regular file`, 'IO');
+      let size = st.size;
+      if (created) {
+        size = options.sizeBytes!;
+        if (options.thin) fs.ftruncateSync(fd, size);
+        else await preallocate(fd, size);
+        fs.fsyncSync(fd);
+      } else {
+        if (options.sizeBytes !== undefined && options.sizeBytes !== size) {
+          throw new StoreError(`image ${path} holds ${size} bytes but size ${options.sizeBytes} was given`, 'SIZE_MISMATCH');
+        }
+        checkGeometry(size, blockSize);
+      }
+      const thin = options.thin ?? (created ? false : st.blocks * 512 < size);
+      return new FlatStore(fd, path, blockSize, size, thin);
+    } catch (err) {
+      fs.closeSync(fd);
+      if (created) fs.rmSync(path, { force: true });
+      throw err;
+    }
+  }
+
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
+      const step = (done: number): void => {
+        fs.read(this.fd, buf, bufOffset + done, length - done, position + done, (err, n) => {
+          if (err) return reject(err);
+          if (n === 0) {
+            // Past end of file cannot happen for a checked range; fill with zeros rather than loop forever.
+            buf.fill(0, bufOffset + done, bufOffset + length);
+            return resolve();
+          }
+          if (done + n < length) return step(done + n);
+          resolve();
+        });
+      };
+      step(0);
+    });
+  }
+
+  write(buf: Buffer, bufOffset: number, length: number, position: number, fua: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
+      const step = (done: number): void => {
+        fs.write(this.fd, buf, bufOffset + done, length - done, position + done, (err, n) => {
+          if (err) return reject(err);
+          if (done + n < length) return step(done + n);
+          if (!fua) return resolve();
+          fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
+        });
+      };
+      step(0);
+    });
+  }
+
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
+      fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
+    });
+  }
+
+  async grow(newSizeBytes: number): Promise<void> {
+    checkGeometry(newSizeBytes, this.blockSize);
+    if (newSizeBytes < this.size) {
+      throw new StoreError(`cannot shrink ${this.location} from ${this.size} to ${newSizeBytes} bytes`, 'BAD_SIZE');
+    }
+    if (newSizeBytes === this.size) return;
+    if (this.thin) fs.ftruncateSync(this.fd, newSizeBytes);
+    else await preallocate(this.fd, newSizeBytes, this.size);
+    fs.fsyncSync(this.fd);
+    this.size = newSizeBytes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => fs.fdatasync(this.fd, () => resolve()));
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Writes zeros so that the space is really reserved (Node has no fallocate). */
+async function preallocate(fd: number, size: number, from = 0): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, size - from));
+  for (let pos = from; pos < size; pos += zeros.length) {
+    const len = Math.min(zeros.length, size - pos);
+    await new Promise<void>((resolve, reject) =>
+      fs.write(fd, zeros, 0, len, pos, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+}

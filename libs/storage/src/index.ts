@@ -1,0 +1,4 @@
+export * from './blockStore';
+export * from './size';
+export * from './flat/flatStore';
+export * from './bufferPool';
