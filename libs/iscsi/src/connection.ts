@@ -120,7 +120,7 @@ export class IscsiConnection implements PduSink {
     if (opcode === Opcode.ScsiCommand) {
       const write = (h[1] & 0x20) !== 0;
       const edtl = h.readUInt32BE(20);
-      if (!write || dataLength > edtl || !this.params!.immediateData || dataLength > this.params!.firstBurstLength) return null;
+      if (!write || dataLength > edtl || edtl > this.server.maxTaskBytes || !this.params!.immediateData || dataLength > this.params!.firstBurstLength) return null;
       const buf = dataBuffers.take(edtl);
       this.pendingWriteBuffer = buf;
       return { buffer: buf, offset: 0 };
@@ -479,6 +479,12 @@ export class IscsiConnection implements PduSink {
       return;
     }
 
+    if (write && edtl > this.server.maxTaskBytes) {
+      // Refuse before allocating: no command may make the target reserve more than it ever transfers at once.
+      if (writeBuffer) dataBuffers.give(writeBuffer);
+      this.refuseOversizedWrite(h, itt, cmdSn, immediate, edtl);
+      return;
+    }
     const task = new IscsiTask();
     task.connection = this;
     task.nexus = session.nexus!;
@@ -513,6 +519,25 @@ export class IscsiConnection implements PduSink {
 
     if (immediate) this.startTask(task);
     else session.window.offer(cmdSn, task);
+  }
+
+  private refuseOversizedWrite(h: Buffer, itt: number, cmdSn: number, immediate: boolean, edtl: number): void {
+    const session = this.session!;
+    this.log.warn({ conn: this.id, itt, edtl, limit: this.server.maxTaskBytes }, 'write larger than the target accepts: refusing');
+    const task = new IscsiTask();
+    task.connection = this;
+    task.itt = itt;
+    task.cmdSn = cmdSn;
+    task.immediate = immediate;
+    task.expectedLength = edtl;
+    task.writeDirection = true;
+    task.status = ScsiStatus.CheckCondition;
+    task.sense = INVALID_FIELD_IN_CDB_SENSE;
+    task.finished = true;
+    // Unsolicited Data-Out that follows is dropped quietly; the window still counts the command.
+    session.rememberAborted(itt);
+    if (!immediate) session.window.consume(cmdSn);
+    this.sendScsiResult(task);
   }
 
   /** Called in CmdSN order (or at once for immediate commands): solicit the data or execute. */
@@ -667,13 +692,15 @@ export class IscsiConnection implements PduSink {
     const produced = task.dataInLength;
     let residualFlags = 0;
     let residual = 0;
-    if (task.readDirection || produced > 0) {
-      if (produced > edtl) {
+    // Residuals compare what the CDB called for with what the initiator expected (RFC 7143 §11.4.5).
+    const wanted = task.writeDirection ? task.dataOutWanted : produced;
+    if (task.writeDirection || task.readDirection || produced > 0) {
+      if (wanted > edtl) {
         residualFlags = 0x04;
-        residual = produced - edtl;
-      } else if (produced < edtl && !task.writeDirection) {
+        residual = wanted - edtl;
+      } else if (wanted < edtl) {
         residualFlags = 0x02;
-        residual = edtl - produced;
+        residual = edtl - wanted;
       }
     }
     const toSend = Math.min(produced, edtl);
@@ -1132,3 +1159,4 @@ function fixedSense(key: number, asc: number, ascq: number): Buffer {
 
 const HARDWARE_ERROR_SENSE = fixedSense(0x04, 0x44, 0x00); // INTERNAL TARGET FAILURE
 const DATA_PHASE_ERROR_SENSE = fixedSense(0x0b, 0x4b, 0x00); // ABORTED COMMAND / DATA PHASE ERROR
+const INVALID_FIELD_IN_CDB_SENSE = fixedSense(0x05, 0x24, 0x00); // ILLEGAL REQUEST / INVALID FIELD IN CDB

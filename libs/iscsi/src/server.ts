@@ -23,6 +23,8 @@ export interface IscsiServerOptions {
   nopTimeoutMs?: number;
   /** Time a connection may stay in login. */
   loginTimeoutMs?: number;
+  /** Largest Data-Out one command may carry (bytes); larger writes are refused before any allocation. */
+  maxTaskBytes?: number;
   /** CHAP for discovery sessions (otherwise discovery is open). */
   discoveryChap?: ChapCredentials;
   logger?: Logger;
@@ -51,6 +53,7 @@ export class IscsiServer {
   readonly nopIntervalMs: number;
   readonly nopTimeoutMs: number;
   readonly loginTimeoutMs: number;
+  readonly maxTaskBytes: number;
   private readonly queueDepth: number;
   private readonly log: Logger;
   private readonly portals: Portal[];
@@ -72,6 +75,7 @@ export class IscsiServer {
     this.nopIntervalMs = options.nopIntervalMs ?? 10_000;
     this.nopTimeoutMs = options.nopTimeoutMs ?? 15_000;
     this.loginTimeoutMs = options.loginTimeoutMs ?? 15_000;
+    this.maxTaskBytes = options.maxTaskBytes ?? 32 * 1024 * 1024;
     this.log = options.logger ?? silentLogger;
     if (options.portals.length === 0) throw new ConfigurationError('at least one portal (--listen) is needed');
     this.portals = options.portals;
