@@ -1,0 +1,82 @@
+/** `tandem serve`: a standalone target from flags, no control plane. */
+import { Command } from 'commander';
+import { TargetHost, HostConfigError } from '@tandem/target-host';
+import { ConfigurationError, formatHostPort } from '@tandem/iscsi';
+import { StoreError, formatSize } from '@tandem/storage';
+import { createLogger } from '../logger';
+import { ServeArgsError, ServeToken, buildServeConfig } from './parseServeArgs';
+
+/** Exit code for bad input (flags, files, sizes, ports): scripts can tell it from a crash. */
+export const EXIT_BAD_INPUT = 2;
+const SHUTDOWN_LIMIT_MS = 4500;
+
+export function serveCommand(): Command {
+  const tokens: ServeToken[] = [];
+  const collect = (flag: ServeToken['flag']) => (value: string) => {
+    tokens.push({ flag, value });
+    return value;
+  };
+  return new Command('serve')
+    .description('serve iSCSI targets from image files (standalone, no control plane)')
+    .option('--listen <host:port[,tpg=N]>', 'portal to listen on (repeatable; default 0.0.0.0:3260)', collect('listen'))
+    .option('--target <iqn>', 'target name; the --lun and --chap options after it belong to it (repeatable)', collect('target'))
+    .option('--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID]>', 'a LUN of the preceding target (repeatable)', collect('lun'))
+    .option('--chap <user:secret[:mutualuser:mutualsecret]>', 'CHAP for the preceding target (before any --target: for all)', collect('chap'))
+    .option('--discovery-chap <user:secret[:mutualuser:mutualsecret]>', 'require CHAP for discovery sessions', collect('discovery-chap'))
+    .addHelpText('after', `
+Example:
+  tandem serve --listen 127.0.0.1:3260 --target iqn.2026-11.io.tandem:demo \\
+    --lun 0=flat:/var/lib/tandem/disk0.img,size=1GiB,create --chap alice:averylongsecret`)
+    .action(async () => {
+      await runServe(tokens);
+    });
+}
+
+export async function runServe(tokens: ServeToken[]): Promise<void> {
+  const log = createLogger('tandem-serve');
+  let host: TargetHost;
+  try {
+    host = await TargetHost.start(buildServeConfig(tokens), log);
+  } catch (err) {
+    if (err instanceof ServeArgsError || err instanceof HostConfigError || err instanceof ConfigurationError || err instanceof StoreError) {
+      process.stderr.write(`tandem serve: ${err.message}\n`);
+      process.exit(EXIT_BAD_INPUT);
+    }
+    throw err;
+  }
+  const portals = host.server.listening().map((p) => `${formatHostPort(p.host, p.port)},${p.portalGroupTag}`);
+  log.info({
+    portals,
+    targets: host.config.targets.map((t) => ({
+      name: t.name,
+      chap: t.chap ? (t.chap.mutualUsername ? 'mutual' : 'one-way') : 'none',
+      luns: host.luns.filter((l) => l.target === t.name).map((l) => ({
+        lun: l.lun, store: l.store.location, size: formatSize(l.store.sizeBytes), sector: l.store.blockSize, thin: l.store.thin, deviceId: l.deviceId,
+      })),
+    })),
+  }, 'ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: logging initiators out and flushing stores');
+    const hardStop = setTimeout(() => {
+      log.error({}, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    host.stop(1500).then(
+      () => {
+        clearTimeout(hardStop);
+        log.info({}, 'stopped');
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err: String(err) }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,19 @@
+/** Node agent: hosts this node's iSCSI targets from a config file, under NestJS for lifecycle and config. */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { NodeAgentModule } from './app.module';
+import { settingsFromArgv } from './config';
+
+export async function bootstrap(argv = process.argv, env = process.env): Promise<void> {
+  const settings = settingsFromArgv(argv, env);
+  const app = await NestFactory.createApplicationContext(NodeAgentModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  await app.init();
+}
+
+if (require.main === module) {
+  bootstrap().catch((err) => {
+    process.stderr.write(`node-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  });
+}

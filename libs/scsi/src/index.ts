@@ -1,0 +1,10 @@
+export * from './task';
+export * from './sense';
+export * from './cdb';
+export * from './logicalUnit';
+export * from './scsiTarget';
+export * from './commands';
+export { ModePageCode, PageControl, ModePageState, MODE_PAGES } from './modePages';
+export { UnitAttentions } from './unitAttention';
+export { VpdPage, standardInquiryData } from './inquiry';
+export { encodeLun } from './reportLuns';

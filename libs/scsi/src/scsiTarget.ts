@@ -1,0 +1,163 @@
+/**
+ * A SCSI target device: the LUN map and the command dispatcher the transport calls. Commands go
+ * through an opcode-indexed table after the checks every command shares (LU present, unit
+ * attention, CDB length, NACA).
+ */
+import { dataBuffers } from '@tandem/storage';
+import { COMMANDS, DispatchEntry, buildDispatchTable } from './commands';
+import { Opcode } from './cdb';
+import { inquiry } from './inquiry';
+import { LogicalUnit } from './logicalUnit';
+import { reportLuns } from './reportLuns';
+import { requestSense } from './requestSense';
+import { Asc, SenseKey, buildSense, checkCondition } from './sense';
+import { ItNexus, ScsiTargetDevice, ScsiTask } from './task';
+
+export interface ScsiTargetOptions {
+  /** LUs presented from the start, as [lun, lu] pairs. */
+  luns?: Iterable<readonly [number, LogicalUnit]>;
+}
+
+/** SAM-5 flat space addressing reaches 16383. */
+export const MAX_LUN = 0x3fff;
+
+export class ScsiTarget implements ScsiTargetDevice {
+  private readonly units = new Map<number, LogicalUnit>();
+  private sortedLuns: number[] = [];
+  private readonly knownNexuses = new Map<string, ItNexus>();
+  private readonly dispatch: readonly (DispatchEntry | undefined)[] = buildDispatchTable(COMMANDS);
+
+  constructor(options: ScsiTargetOptions = {}) {
+    for (const [lun, lu] of options.luns ?? []) this.addLun(lun, lu);
+  }
+
+  // ---- LUN map ----
+
+  /** Presents a LU at a LUN, live; initiators see REPORTED LUNS DATA HAS CHANGED on the other LUs. */
+  addLun(lun: number, lu: LogicalUnit): void {
+    if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) throw new RangeError(`LUN ${lun} is not between 0 and ${MAX_LUN}`);
+    if (this.units.has(lun)) throw new Error(`LUN ${lun} is already in use`);
+    for (const nexusId of this.knownNexuses.keys()) lu.unitAttentions.track(nexusId);
+    this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
+    this.units.set(lun, lu);
+    this.sortedLuns = [...this.units.keys()].sort((a, b) => a - b);
+  }
+
+  /** Withdraws a LUN, live; commands to it fail with LOGICAL UNIT NOT SUPPORTED from now on. */
+  removeLun(lun: number): LogicalUnit | undefined {
+    const lu = this.units.get(lun);
+    if (!lu) return undefined;
+    this.units.delete(lun);
+    this.sortedLuns = this.sortedLuns.filter((l) => l !== lun);
+    this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
+    return lu;
+  }
+
+  getLun(lun: number): LogicalUnit | undefined {
+    return this.units.get(lun);
+  }
+
+  /** Grows a LU's store online; its initiators see CAPACITY DATA HAS CHANGED. */
+  async growLun(lun: number, newSizeBytes: number): Promise<void> {
+    const lu = this.units.get(lun);
+    if (!lu) throw new Error(`LUN ${lun} does not exist`);
+    await lu.grow(newSizeBytes);
+  }
+
+  // ---- ScsiTargetDevice ----
+
+  luns(): number[] {
+    return [...this.sortedLuns];
+  }
+
+  hasLun(lun: number): boolean {
+    return this.units.has(lun);
+  }
+
+  nexusLoggedIn(nexus: ItNexus): void {
+    // A nexus seen before lost its connection in between: I_T NEXUS LOSS rather than POWER ON.
+    const code = this.knownNexuses.has(nexus.id) ? Asc.ItNexusLossOccurred : Asc.PowerOnResetOrBusDeviceReset;
+    this.knownNexuses.set(nexus.id, nexus);
+    for (const lu of this.units.values()) lu.unitAttentions.raise(nexus.id, code);
+  }
+
+  resetLun(lun: number): boolean {
+    const lu = this.units.get(lun);
+    if (!lu) return false;
+    lu.reset();
+    return true;
+  }
+
+  resetTarget(): void {
+    for (const lu of this.units.values()) {
+      lu.modePages.resetToDefaults();
+      lu.unitAttentions.raiseAll(Asc.PowerOnResetOrBusDeviceReset);
+    }
+  }
+
+  async execute(task: ScsiTask): Promise<void> {
+    try {
+      const pending = this.dispatchTask(task);
+      if (pending !== undefined) await pending;
+    } catch {
+      // A bug, not an I/O error (handlers map those to sense): fail the command, keep the target up.
+      if (task.dataInPooled) dataBuffers.give(task.dataIn);
+      task.dataIn = null;
+      task.dataInPooled = false;
+      checkCondition(task, buildSense(SenseKey.HardwareError, Asc.InternalTargetFailure));
+    }
+  }
+
+  // ---- dispatch ----
+
+  private dispatchTask(task: ScsiTask): void | Promise<void> {
+    const cdb = task.cdb;
+    const opcode = cdb.length > 0 ? cdb[0] : -1;
+    const nexus = task.nexus;
+    if (nexus !== undefined && !this.knownNexuses.has(nexus.id)) this.nexusLoggedIn(nexus);
+    const lu = this.units.get(task.lun);
+
+    // INQUIRY, REPORT LUNS and REQUEST SENSE neither report nor clear unit attentions (SPC-4 5.14);
+    // REQUEST SENSE reports one in its parameter data instead.
+    if (opcode === Opcode.ReportLuns) return this.reportLuns(lu, task);
+    if (lu === undefined) return this.executeWithoutLu(task, opcode);
+    if (opcode === Opcode.Inquiry) return inquiry(lu, task);
+    if (opcode === Opcode.RequestSense) return requestSense(lu, task);
+
+    if (nexus !== undefined) {
+      const attention = lu.unitAttentions.take(nexus.id);
+      if (attention >= 0) return lu.fail(task, SenseKey.UnitAttention, attention);
+    }
+    const entry = opcode >= 0 ? this.dispatch[opcode] : undefined;
+    if (entry === undefined) return lu.fail(task, SenseKey.IllegalRequest, Asc.InvalidCommandOperationCode);
+    const cdbLength = entry.cdbLength;
+    if (cdb.length < cdbLength) return lu.invalidFieldInCdb(task, cdb.length);
+    // NACA in the CONTROL byte: ACA is not supported.
+    if (cdb[cdbLength - 1] & 0x04) return lu.invalidFieldInCdb(task, cdbLength - 1, 2);
+    return entry.handler(lu, task);
+  }
+
+  private executeWithoutLu(task: ScsiTask, opcode: number): void {
+    if (opcode === Opcode.Inquiry) return inquiry(null, task);
+    if (opcode === Opcode.RequestSense) return requestSense(null, task);
+    checkCondition(task, buildSense(SenseKey.IllegalRequest, Asc.LogicalUnitNotSupported));
+  }
+
+  private reportLuns(lu: LogicalUnit | undefined, task: ScsiTask): void {
+    if (!reportLuns(this.sortedLuns, task)) {
+      const descriptor = lu?.modePages.descriptorSense ?? false;
+      return checkCondition(
+        task,
+        buildSense(SenseKey.IllegalRequest, Asc.InvalidFieldInCdb, descriptor, undefined, { inCdb: true, byte: 2 }),
+      );
+    }
+    // SPC-4: REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED for the nexus that sent it.
+    if (task.nexus !== undefined) {
+      for (const unit of this.units.values()) unit.unitAttentions.clear(task.nexus.id, Asc.ReportedLunsDataHasChanged);
+    }
+  }
+
+  private raiseOnAll(code: Asc): void {
+    for (const lu of this.units.values()) lu.unitAttentions.raiseAll(code);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The node's data-plane configuration: portals, targets and their LUNs. One schema for the JSON config file
+ * the node agent reads and for what `tandem serve` builds from its flags; validated before anything opens.
+ */
+import { z } from 'zod';
+
+const chapSchema = z.object({
+  username: z.string().min(1),
+  secret: z.string().min(12, 'CHAP secrets must be at least 12 characters (RFC 7143)'),
+  mutualUsername: z.string().min(1).optional(),
+  mutualSecret: z.string().min(12, 'CHAP secrets must be at least 12 characters (RFC 7143)').optional(),
+}).strict();
+
+const flatStoreSchema = z.object({
+  kind: z.literal('flat'),
+  path: z.string().min(1),
+  /** Bytes; required with create, checked against the file otherwise. */
+  sizeBytes: z.number().int().positive().optional(),
+  create: z.boolean().default(false),
+  thin: z.boolean().optional(),
+}).strict();
+
+export const lunSchema = z.object({
+  lun: z.number().int().min(0).max(16383),
+  /** Stable identity: VPD 0x83 designators and the serial number derive from it. */
+  deviceId: z.string().min(1).max(64).optional(),
+  name: z.string().min(1).max(64).optional(),
+  blockSize: z.union([z.literal(512), z.literal(4096)]).default(512),
+  readOnly: z.boolean().default(false),
+  store: flatStoreSchema,
+}).strict();
+
+export const targetSchema = z.object({
+  name: z.string().min(1),
+  alias: z.string().max(255).optional(),
+  chap: chapSchema.optional(),
+  portalGroupTags: z.array(z.number().int().min(1).max(65535)).optional(),
+  luns: z.array(lunSchema).min(1),
+}).strict();
+
+export const portalSchema = z.object({
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  portalGroupTag: z.number().int().min(1).max(65535).default(1),
+}).strict();
+
+export const hostConfigSchema = z.object({
+  portals: z.array(portalSchema).min(1),
+  targets: z.array(targetSchema).min(1),
+  discoveryChap: chapSchema.optional(),
+  queueDepth: z.number().int().min(1).max(4096).optional(),
+  maxRecvDataSegmentLength: z.number().int().min(512).max(16777215).optional(),
+}).strict();
+
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+export type HostConfigInput = z.input<typeof hostConfigSchema>;
+export type LunConfig = z.infer<typeof lunSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+export class HostConfigError extends Error {}
+
+/** Validates untrusted config; the error lists every problem with its path. */
+export function parseHostConfig(input: unknown): HostConfig {
+  const result = hostConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new HostConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = result.data;
+  const lunsSeen = new Map<string, Set<number>>();
+  for (const t of config.targets) {
+    const seen = lunsSeen.get(t.name.toLowerCase()) ?? new Set<number>();
+    for (const l of t.luns) {
+      if (seen.has(l.lun)) throw new HostConfigError(`target ${t.name}: LUN ${l.lun} is defined twice`);
+      seen.add(l.lun);
+    }
+    lunsSeen.set(t.name.toLowerCase(), seen);
+  }
+  return config;
+}

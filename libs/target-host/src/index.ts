@@ -1,0 +1,2 @@
+export * from './hostConfig';
+export * from './targetHost';

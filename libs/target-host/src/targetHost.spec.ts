@@ -1,0 +1,69 @@
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigurationError, silentLogger } from '@tandem/iscsi';
+import { HostConfigError, parseHostConfig } from './hostConfig';
+import { TargetHost, derivedDeviceId } from './targetHost';
+
+const IQN = 'iqn.2026-11.io.tandem:host-spec';
+
+describe('host config', () => {
+  it('lists every problem with its path', () => {
+    expect(() => parseHostConfig({ portals: [], targets: [{ name: IQN, luns: [{ lun: -1, store: { kind: 'flat', path: '' } }] }] }))
+      .toThrow(/portals: .*targets\.0\.luns\.0\.lun: .*targets\.0\.luns\.0\.store\.path/);
+    expect(() => parseHostConfig({ portals: [{ host: '127.0.0.1', port: 0 }], targets: [{ name: IQN, chap: { username: 'u', secret: 'short' }, luns: [{ lun: 0, store: { kind: 'flat', path: '/x' } }] }] }))
+      .toThrow(/at least 12 characters/);
+  });
+
+  it('refuses a LUN defined twice and unknown fields', () => {
+    const lun = { lun: 0, store: { kind: 'flat', path: '/x' } };
+    expect(() => parseHostConfig({ portals: [{ host: '127.0.0.1', port: 0 }], targets: [{ name: IQN, luns: [lun, lun] }] })).toThrow(HostConfigError);
+    expect(() => parseHostConfig({ portals: [{ host: '127.0.0.1', port: 0 }], targets: [{ name: IQN, luns: [lun] }], colour: 'blue' })).toThrow(/colour/);
+  });
+});
+
+describe('TargetHost', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-host-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const config = (port: number, lunPath: string, create = true) => ({
+    portals: [{ host: '127.0.0.1', port }],
+    targets: [{ name: IQN, luns: [{ lun: 0, store: { kind: 'flat', path: lunPath, sizeBytes: 1 << 20, create, thin: true } }] }],
+  });
+
+  it('starts on a real port, answers TCP, and stops with the store closed', async () => {
+    const host = await TargetHost.start(config(0, path.join(dir, 'd.img')), silentLogger);
+    const port = host.server.listening()[0].port;
+    expect(port).toBeGreaterThan(0);
+    await new Promise<void>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('error', reject);
+    });
+    expect(host.luns[0].deviceId).toBe(derivedDeviceId(IQN, 0));
+    await host.stop(100);
+    await expect(host.luns[0].store.read(Buffer.alloc(512), 0, 512, 0)).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('reports a port in use and leaves no store open', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(TargetHost.start(config(port, path.join(dir, 'e.img')), silentLogger)).rejects.toThrow(ConfigurationError);
+      await expect(TargetHost.start(config(port, path.join(dir, 'e.img')), silentLogger)).rejects.toThrow(/address already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('refuses a missing image without create', async () => {
+    await expect(TargetHost.start(config(0, path.join(dir, 'missing.img'), false), silentLogger)).rejects.toThrow(/does not exist/);
+  });
+});
