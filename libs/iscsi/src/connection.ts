@@ -1058,7 +1058,7 @@ export class IscsiConnection implements PduSink {
     if (this.corked) return;
     this.corked = true;
     this.socket.cork();
-    process.nextTick(uncork, this);
+    setImmediate(uncork, this);
   }
 
   /** Writes one PDU: header (with digest), data slice, padding, data digest. `release` goes back to the pool after the write. */
