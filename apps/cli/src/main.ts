@@ -7,10 +7,12 @@ export async function main(argv: string[]): Promise<void> {
     .description('Tandem: a highly-available virtual SAN')
     .version(require('../package.json').version)
     .showHelpAfterError()
-    .exitOverride((err) => {
-      // Usage errors are bad input (exit 2); --help and --version exit 0.
-      process.exit(err.exitCode === 0 ? 0 : 2);
-    });
-  program.addCommand(serveCommand());
+    .exitOverride(exitOnUsageError);
+  program.addCommand(serveCommand().exitOverride(exitOnUsageError).showHelpAfterError());
   await program.parseAsync(argv);
+}
+
+/** Usage errors are bad input (exit 2); --help and --version exit 0. */
+function exitOnUsageError(err: { exitCode: number }): never {
+  process.exit(err.exitCode === 0 ? 0 : 2);
 }
