@@ -1,4 +1,4 @@
-// One jest set-up for every project: SWC transpiles (tsc -b type-checks), workspace aliases map to sources,
+// One jest set-up for every project: ts-jest transpiles per file (tsc -b type-checks), workspace aliases map to sources,
 // and a reporter leaves a JSON summary so scripts/test.sh can print one "N passed, N failed, N skipped" line.
 const path = require('path');
 module.exports = (projectDir, overrides = {}) => ({
@@ -7,10 +7,7 @@ module.exports = (projectDir, overrides = {}) => ({
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', {
-      jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' },
-      module: { type: 'commonjs' },
-    }],
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: path.join(__dirname, 'tsconfig.base.json') }],
   },
   moduleNameMapper: { '^@tandem/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts') },
   reporters: ['default', [path.join(__dirname, 'scripts/jest-summary-reporter.js'), { project: path.basename(projectDir) }]],

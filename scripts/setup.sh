@@ -1,41 +1,48 @@
 #!/usr/bin/env bash
-# Shared set-up for `npm start` and `npm test` on a fresh machine: Debian tools the demo and the tests use,
+# Shared set-up for `npm start` and `npm test` on a fresh machine: the Debian tools the demo and the tests drive,
 # Node dependencies, and the compiled workspace. Safe to run again: each step runs only when needed.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# Sourced by scripts/start.sh and scripts/test.sh; run directly, it does all three steps.
 
 # tool binary → Debian package
 declare -A DEB_FOR=(
-  [iscsi-ls]=libiscsi-bin [iscsi-test-cu]=libiscsi-bin [qemu-img]=qemu-utils [qemu-io]=qemu-utils
-  [tgtd]=tgt [ip]=iproute2
+  [iscsi-ls]=libiscsi-bin [iscsi-inq]=libiscsi-bin [iscsi-readcapacity16]=libiscsi-bin [iscsi-test-cu]=libiscsi-bin
+  [qemu-img]=qemu-utils [qemu-io]=qemu-utils [tgtd]=tgt [tgtadm]=tgt [ip]=iproute2
 )
 
+have_binary() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+# ensure_debian_tools BIN... — installs the packages of missing binaries; warns (never fails) when it cannot,
+# so that tests needing them skip with a reason instead.
 ensure_debian_tools() {
-  local missing=()
+  local missing=() bin
   for bin in "$@"; do
-    command -v "$bin" >/dev/null 2>&1 || missing+=("${DEB_FOR[$bin]}")
+    have_binary "$bin" || missing+=("${DEB_FOR[$bin]}")
   done
-  # qemu's iSCSI driver lives in qemu-block-extra; qemu-img is useless against a target without it.
-  if command -v qemu-img >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1; then
+  # QEMU's iSCSI driver is a loadable module from qemu-block-extra; qemu-img cannot reach a target without it.
+  if [[ " $* " == *" qemu-img "* ]] && ! compgen -G '/usr/lib/*/qemu/block-iscsi.so' >/dev/null && [ ! -e /usr/lib/qemu/block-iscsi.so ]; then
     missing+=(qemu-block-extra)
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  [[ " ${missing[*]} " == *" qemu-utils "* ]] && missing+=(qemu-block-extra)
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "setup: missing Debian packages (${missing[*]}) and not root: install them, or tests needing them are skipped" >&2
-      return 0
-    fi
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
+  fi
+  if [ "$sudo" = "none" ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: WARNING: cannot install ${missing[*]} (not root, no sudo, or no apt-get); what needs them is skipped" >&2
+    return 0
   fi
   echo "setup: installing Debian packages: ${missing[*]}"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    echo "setup: WARNING: apt-get install ${missing[*]} failed; what needs them is skipped" >&2
 }
 
+# npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json means a stale install.
 ensure_node_modules() {
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: npm ci"
     npm ci --no-audit --no-fund
   fi
@@ -43,11 +50,13 @@ ensure_node_modules() {
 
 ensure_build() {
   echo "setup: building (tsc -b)"
-  npx tsc -b
+  npm run --silent build
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  ensure_debian_tools iscsi-ls iscsi-test-cu qemu-img qemu-io tgtd ip
+  set -euo pipefail
+  cd "$(dirname "$0")/.."
+  ensure_debian_tools "${!DEB_FOR[@]}"
   ensure_node_modules
   ensure_build
 fi
