@@ -7,7 +7,7 @@ module.exports = (projectDir, overrides = {}) => ({
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: path.join(__dirname, 'tsconfig.base.json') }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.spec.json') }],
   },
   moduleNameMapper: { '^@tandem/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts') },
   reporters: ['default', [path.join(__dirname, 'scripts/jest-summary-reporter.js'), { project: path.basename(projectDir) }]],

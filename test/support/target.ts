@@ -45,6 +45,8 @@ export interface StartOptions {
   kind?: TargetKind;
   port?: number;
   readyTimeoutMs?: number;
+  /** Further `tandem serve` flags (Tandem only). */
+  extraArgs?: string[];
 }
 
 export interface UrlOptions {
@@ -94,7 +96,7 @@ export async function startTarget(options: StartOptions): Promise<RunningTarget>
   }
   return kind === 'tgt'
     ? startTgt(options.dir, port, targets, options.readyTimeoutMs ?? 15000)
-    : startTandem(options.dir, port, targets, options.readyTimeoutMs ?? 20000);
+    : startTandem(options.dir, port, targets, options.readyTimeoutMs ?? 20000, options.extraArgs ?? []);
 }
 
 function baseHandle(kind: TargetKind, port: number, targets: TargetSpec[], child: ChildProcess, logs: () => string) {
@@ -175,11 +177,11 @@ export function tandemArgs(port: number, targets: TargetSpec[]): string[] {
   return args;
 }
 
-async function startTandem(dir: string, port: number, targets: TargetSpec[], readyTimeoutMs: number): Promise<RunningTarget> {
+async function startTandem(dir: string, port: number, targets: TargetSpec[], readyTimeoutMs: number, extraArgs: string[]): Promise<RunningTarget> {
   if (!fs.existsSync(TANDEM_BIN)) {
     throw new Error(`Tandem CLI not built (${TANDEM_BIN} missing): run \`npm run build\`, or set TANDEM_TEST_TARGET=tgt`);
   }
-  const args = [TANDEM_BIN, ...tandemArgs(port, targets)];
+  const args = [TANDEM_BIN, ...tandemArgs(port, targets), ...extraArgs];
   const child = spawnTracked(process.execPath, args, { cwd: dir, env: { ...process.env, NODE_ENV: 'test' } });
   const out = capture(child);
   const handle = { ...baseHandle('tandem', port, targets, child, out.text), stop: () => stopChild(child, 6000) };

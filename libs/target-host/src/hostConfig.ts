@@ -49,6 +49,10 @@ export const hostConfigSchema = z.object({
   targets: z.array(targetSchema).min(1),
   discoveryChap: chapSchema.optional(),
   queueDepth: z.number().int().min(1).max(4096).optional(),
+  /** Idle seconds before the target pings an initiator (NOP-In). */
+  nopIntervalSeconds: z.number().int().min(1).max(3600).default(10),
+  /** Seconds an initiator has to answer a ping before its connection is dropped. */
+  nopTimeoutSeconds: z.number().int().min(1).max(3600).default(15),
   maxRecvDataSegmentLength: z.number().int().min(512).max(16777215).optional(),
 }).strict();
 

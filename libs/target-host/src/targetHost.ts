@@ -33,6 +33,8 @@ export class TargetHost {
         portals: config.portals.map((p) => ({ ...p })),
         discoveryChap: config.discoveryChap,
         queueDepth: config.queueDepth,
+        nopIntervalMs: config.nopIntervalSeconds * 1000,
+        nopTimeoutMs: config.nopTimeoutSeconds * 1000,
         limits: config.maxRecvDataSegmentLength ? { maxRecvDataSegmentLength: config.maxRecvDataSegmentLength } : undefined,
         logger: log,
       });

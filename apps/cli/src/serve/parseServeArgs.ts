@@ -5,7 +5,7 @@
 import { parseSize } from '@tandem/storage';
 import { HostConfigInput } from '@tandem/target-host';
 
-export type ServeToken = { flag: 'listen' | 'target' | 'lun' | 'chap' | 'discovery-chap'; value: string };
+export type ServeToken = { flag: 'listen' | 'target' | 'lun' | 'chap' | 'discovery-chap' | 'nop-interval' | 'nop-timeout'; value: string };
 
 export class ServeArgsError extends Error {}
 
@@ -94,6 +94,7 @@ export function buildServeConfig(tokens: ServeToken[]): HostConfigInput {
   const targets: HostConfigInput['targets'] = [];
   let defaultChap: ReturnType<typeof parseChap> | undefined;
   let discoveryChap: ReturnType<typeof parseChap> | undefined;
+  const seconds: { nopIntervalSeconds?: number; nopTimeoutSeconds?: number } = {};
   for (const t of tokens) {
     const current = targets[targets.length - 1];
     switch (t.flag) {
@@ -114,6 +115,13 @@ export function buildServeConfig(tokens: ServeToken[]): HostConfigInput {
       case 'discovery-chap':
         discoveryChap = parseChap(t.value, '--discovery-chap');
         break;
+      case 'nop-interval':
+      case 'nop-timeout': {
+        const n = Number(t.value);
+        if (!/^\d+$/.test(t.value) || n < 1 || n > 3600) throw new ServeArgsError(`--${t.flag} ${t.value}: expected whole seconds from 1 to 3600`);
+        seconds[t.flag === 'nop-interval' ? 'nopIntervalSeconds' : 'nopTimeoutSeconds'] = n;
+        break;
+      }
     }
   }
   if (portals.length === 0) portals.push({ host: '0.0.0.0', port: 3260, portalGroupTag: 1 });
@@ -122,5 +130,5 @@ export function buildServeConfig(tokens: ServeToken[]): HostConfigInput {
     if (t.luns.length === 0) throw new ServeArgsError(`--target ${t.name} has no --lun`);
     if (!t.chap && defaultChap) t.chap = defaultChap;
   }
-  return { portals, targets, discoveryChap };
+  return { portals, targets, discoveryChap, ...seconds };
 }

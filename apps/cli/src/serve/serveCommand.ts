@@ -23,6 +23,8 @@ export function serveCommand(): Command {
     .option('--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID]>', 'a LUN of the preceding target (repeatable)', collect('lun'))
     .option('--chap <user:secret[:mutualuser:mutualsecret]>', 'CHAP for the preceding target (before any --target: for all)', collect('chap'))
     .option('--discovery-chap <user:secret[:mutualuser:mutualsecret]>', 'require CHAP for discovery sessions', collect('discovery-chap'))
+    .option('--nop-interval <seconds>', 'ping an idle initiator after this many seconds (default 10)', collect('nop-interval'))
+    .option('--nop-timeout <seconds>', 'drop a connection whose initiator leaves a ping unanswered this long (default 15)', collect('nop-timeout'))
     .addHelpText('after', `
 Example:
   tandem serve --listen 127.0.0.1:3260 --target iqn.2026-11.io.tandem:demo \\
