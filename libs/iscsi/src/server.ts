@@ -99,7 +99,9 @@ export class IscsiServer {
     const all = this.portalGroupTags();
     const tags = definition.portalGroupTags ?? all;
     for (const t of tags) if (!all.includes(t)) throw new ConfigurationError(`target ${definition.name}: no portal has group tag ${t}`);
-    this.targets.set(key, { definition, portalGroupTags: tags });
+    const registered: RegisteredTarget = { definition, portalGroupTags: tags };
+    definition.device.setTaskAborter((lun, nexusIds) => this.abortTasksOf(registered, lun, nexusIds));
+    this.targets.set(key, registered);
   }
 
   /** Removes a target and ends its sessions. */
@@ -222,10 +224,25 @@ export class IscsiServer {
   }
 
   private endSession(session: IscsiSession): void {
+    this.nexusEnded(session);
     this.sessions.delete(session.key);
     this.sessionsByTsih.delete(session.tsih);
     for (const c of [...session.connections]) c.close();
     session.connections.clear();
+  }
+
+  /** I_T nexus loss: the SCSI layer drops what belongs to it (RESERVE(6), PR nexus state). */
+  private nexusEnded(session: IscsiSession): void {
+    if (session.nexus) session.target?.definition.device.nexusLost(session.nexus);
+  }
+
+  /** PREEMPT AND ABORT: every task of the preempted nexuses on that LUN ends without a response. */
+  private abortTasksOf(target: RegisteredTarget, lun: number, nexusIds: readonly string[]): void {
+    const ids = new Set(nexusIds);
+    for (const s of this.sessionsOfTarget(target)) {
+      if (!s.nexus || !ids.has(s.nexus.id)) continue;
+      for (const t of [...s.tasks.values()]) if (t.lun === lun && !t.finished) t.connection.abortTask(t);
+    }
   }
 
   connectionClosed(conn: IscsiConnection, session: IscsiSession | null): void {
@@ -233,6 +250,7 @@ export class IscsiServer {
     if (!session) return;
     session.connections.delete(conn);
     if (session.connections.size === 0 && this.sessionsByTsih.get(session.tsih) === session) {
+      this.nexusEnded(session);
       this.sessions.delete(session.key);
       this.sessionsByTsih.delete(session.tsih);
     }

@@ -4,8 +4,13 @@
  * handlers interpret; reserved and ignored fields are 0. Adding a command = one entry here.
  */
 import { Opcode, ServiceAction, cdbLengthOf } from './cdb';
+import { compareAndWrite } from './compareAndWrite';
+import { getLbaStatus } from './getLbaStatus';
 import { inquiry } from './inquiry';
 import { LogicalUnit } from './logicalUnit';
+import { AccessClass } from './persistentReservations';
+import { readFullStatus, readKeys, readReservation, reportCapabilities } from './persistentReserveIn';
+import { persistentReserveOut } from './persistentReserveOut';
 import { modeSelect10, modeSelect6 } from './modeSelect';
 import { modeSense10, modeSense6 } from './modeSense';
 import { preFetch10, preFetch16 } from './preFetch';
@@ -25,11 +30,15 @@ import {
 } from './readWrite';
 import { reportSupportedOperationCodes } from './reportSupportedOpcodes';
 import { requestSense } from './requestSense';
+import { release10, release6, reserve10, reserve6 } from './reserveRelease';
 import { preventAllowMediumRemoval, startStopUnit } from './startStopUnit';
 import { synchronizeCache10, synchronizeCache16 } from './synchronizeCache';
+import { Asc, SenseKey } from './sense';
 import { ScsiTask } from './task';
 import { testUnitReady } from './testUnitReady';
+import { unmap } from './unmap';
 import { verify10, verify12, verify16 } from './verify';
+import { writeSame10, writeSame16 } from './writeSame';
 
 export type CommandHandler = (lu: LogicalUnit, task: ScsiTask) => void | Promise<void>;
 
@@ -44,6 +53,10 @@ export interface CommandDescriptor {
   readonly handler: CommandHandler | null;
   /** RCTD recommended timeout, seconds. */
   readonly timeoutSeconds: number;
+  /** Set for commands only some LUs offer (thin provisioning); others answer them as unsupported. */
+  readonly supportedBy?: (lu: LogicalUnit) => boolean;
+  /** How it may conflict with a reservation (SPC-4 table 62, SBC-3 table 13); `command()` defaults to Write. */
+  readonly access: AccessClass;
 }
 
 const FF4 = [0xff, 0xff, 0xff, 0xff];
@@ -60,36 +73,86 @@ function command(
   handler: CommandHandler | null,
   timeoutSeconds = 30,
   serviceAction?: number,
+  access = AccessClass.Write,
 ): CommandDescriptor {
-  return { opcode, serviceAction, name, usage: [opcode, ...usage], handler, timeoutSeconds };
+  return { opcode, serviceAction, name, usage: [opcode, ...usage], handler, timeoutSeconds, access };
+}
+
+/** Allowed whatever the reservation (INQUIRY, TEST UNIT READY, READ CAPACITY ...). */
+function anyReservation(c: CommandDescriptor): CommandDescriptor {
+  return { ...c, access: AccessClass.Always };
+}
+
+/** Reads the medium: conflicts only with exclusive-access reservations. */
+function readsMedium(c: CommandDescriptor): CommandDescriptor {
+  return { ...c, access: AccessClass.Read };
+}
+
+/** PR IN/OUT, RESERVE, RELEASE: the handler applies the reservation rules itself. */
+function reservationCommand(c: CommandDescriptor): CommandDescriptor {
+  return { ...c, access: AccessClass.Reservation };
+}
+
+const PR_IN_USAGE = [0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0];
+const prIn = (action: number, name: string, handler: CommandHandler): CommandDescriptor =>
+  reservationCommand(command(Opcode.PersistentReserveIn, `PERSISTENT RESERVE IN (${name})`, PR_IN_USAGE, handler, 30, action));
+/** SCOPE and TYPE count as used only for the service actions that read them. */
+const prOut = (action: number, name: string, scopeAndType: number): CommandDescriptor =>
+  reservationCommand(
+    command(Opcode.PersistentReserveOut, `PERSISTENT RESERVE OUT (${name})`, [0x1f, scopeAndType, 0, 0, ...FF4, 0], persistentReserveOut, 30, action),
+  );
+
+/** UNMAP and GET LBA STATUS exist only on LUs with logical block provisioning management (LBPME). */
+function thinOnly(descriptor: CommandDescriptor): CommandDescriptor {
+  return { ...descriptor, supportedBy: (lu) => lu.thinProvisioned };
 }
 
 /** Ascending by opcode then service action, the order REPORT SUPPORTED OPERATION CODES lists them. */
 export const COMMANDS: readonly CommandDescriptor[] = [
-  command(Opcode.TestUnitReady, 'TEST UNIT READY', [0, 0, 0, 0, 0], testUnitReady),
-  command(Opcode.RequestSense, 'REQUEST SENSE', [0x01, 0, 0, 0xff, 0], requestSense),
-  command(Opcode.Read6, 'READ (6)', [0x1f, 0xff, 0xff, 0xff, 0], read6),
+  anyReservation(command(Opcode.TestUnitReady, 'TEST UNIT READY', [0, 0, 0, 0, 0], testUnitReady)),
+  anyReservation(command(Opcode.RequestSense, 'REQUEST SENSE', [0x01, 0, 0, 0xff, 0], requestSense)),
+  readsMedium(command(Opcode.Read6, 'READ (6)', [0x1f, 0xff, 0xff, 0xff, 0], read6)),
   command(Opcode.Write6, 'WRITE (6)', [0x1f, 0xff, 0xff, 0xff, 0], write6),
-  command(Opcode.Inquiry, 'INQUIRY', [0x01, 0xff, 0xff, 0xff, 0], inquiry),
+  anyReservation(command(Opcode.Inquiry, 'INQUIRY', [0x01, 0xff, 0xff, 0xff, 0], inquiry)),
   command(Opcode.ModeSelect6, 'MODE SELECT (6)', [0x11, 0, 0, 0xff, 0], modeSelect6),
+  reservationCommand(command(Opcode.Reserve6, 'RESERVE (6)', [0, 0, 0, 0, 0], reserve6)),
+  reservationCommand(command(Opcode.Release6, 'RELEASE (6)', [0, 0, 0, 0, 0], release6)),
   command(Opcode.ModeSense6, 'MODE SENSE (6)', [0x08, 0xff, 0xff, 0xff, 0], modeSense6),
   command(Opcode.StartStopUnit, 'START STOP UNIT', [0x01, 0, 0, 0xf7, 0], startStopUnit, 60),
   command(Opcode.PreventAllowMediumRemoval, 'PREVENT ALLOW MEDIUM REMOVAL', [0, 0, 0, 0x03, 0], preventAllowMediumRemoval),
-  command(Opcode.ReadCapacity10, 'READ CAPACITY (10)', [0, ...FF4, 0, 0, 0x01, 0], readCapacity10),
-  command(Opcode.Read10, 'READ (10)', [RW_FLAGS, ...FF4, 0, 0xff, 0xff, 0], read10),
+  anyReservation(command(Opcode.ReadCapacity10, 'READ CAPACITY (10)', [0, ...FF4, 0, 0, 0x01, 0], readCapacity10)),
+  readsMedium(command(Opcode.Read10, 'READ (10)', [RW_FLAGS, ...FF4, 0, 0xff, 0xff, 0], read10)),
   command(Opcode.Write10, 'WRITE (10)', [RW_FLAGS, ...FF4, 0, 0xff, 0xff, 0], write10),
   command(Opcode.WriteAndVerify10, 'WRITE AND VERIFY (10)', [VERIFY_FLAGS, ...FF4, 0, 0xff, 0xff, 0], writeAndVerify10),
-  command(Opcode.Verify10, 'VERIFY (10)', [VERIFY_FLAGS, ...FF4, 0, 0xff, 0xff, 0], verify10),
-  command(Opcode.PreFetch10, 'PRE-FETCH (10)', [0x02, ...FF4, 0, 0xff, 0xff, 0], preFetch10),
+  readsMedium(command(Opcode.Verify10, 'VERIFY (10)', [VERIFY_FLAGS, ...FF4, 0, 0xff, 0xff, 0], verify10)),
+  readsMedium(command(Opcode.PreFetch10, 'PRE-FETCH (10)', [0x02, ...FF4, 0, 0xff, 0xff, 0], preFetch10)),
   command(Opcode.SynchronizeCache10, 'SYNCHRONIZE CACHE (10)', [0x02, ...FF4, 0, 0xff, 0xff, 0], synchronizeCache10, 60),
+  command(Opcode.WriteSame10, 'WRITE SAME (10)', [0xf8, ...FF4, 0, 0xff, 0xff, 0], writeSame10, 60),
+  thinOnly(command(Opcode.Unmap, 'UNMAP', [0x01, 0, 0, 0, 0, 0, 0xff, 0xff, 0], unmap, 60)),
   command(Opcode.ModeSelect10, 'MODE SELECT (10)', [0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0], modeSelect10),
+  reservationCommand(command(Opcode.Reserve10, 'RESERVE (10)', [0, 0, 0, 0, 0, 0, 0, 0, 0], reserve10)),
+  reservationCommand(command(Opcode.Release10, 'RELEASE (10)', [0, 0, 0, 0, 0, 0, 0, 0, 0], release10)),
   command(Opcode.ModeSense10, 'MODE SENSE (10)', [0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0], modeSense10),
-  command(Opcode.Read16, 'READ (16)', [RW_FLAGS, ...FF8, ...FF4, 0, 0], read16),
+  prIn(0x00, 'READ KEYS', readKeys),
+  prIn(0x01, 'READ RESERVATION', readReservation),
+  prIn(0x02, 'REPORT CAPABILITIES', reportCapabilities),
+  prIn(0x03, 'READ FULL STATUS', readFullStatus),
+  prOut(0x00, 'REGISTER', 0),
+  prOut(0x01, 'RESERVE', 0xff),
+  prOut(0x02, 'RELEASE', 0xff),
+  prOut(0x03, 'CLEAR', 0),
+  prOut(0x04, 'PREEMPT', 0xff),
+  prOut(0x05, 'PREEMPT AND ABORT', 0xff),
+  prOut(0x06, 'REGISTER AND IGNORE EXISTING KEY', 0),
+  prOut(0x07, 'REGISTER AND MOVE', 0xff),
+  readsMedium(command(Opcode.Read16, 'READ (16)', [RW_FLAGS, ...FF8, ...FF4, 0, 0], read16)),
+  command(Opcode.CompareAndWrite, 'COMPARE AND WRITE', [0xf8, ...FF8, 0, 0, 0, 0xff, 0, 0], compareAndWrite),
   command(Opcode.Write16, 'WRITE (16)', [RW_FLAGS, ...FF8, ...FF4, 0, 0], write16),
   command(Opcode.WriteAndVerify16, 'WRITE AND VERIFY (16)', [VERIFY_FLAGS, ...FF8, ...FF4, 0, 0], writeAndVerify16),
-  command(Opcode.Verify16, 'VERIFY (16)', [VERIFY_FLAGS, ...FF8, ...FF4, 0, 0], verify16),
-  command(Opcode.PreFetch16, 'PRE-FETCH (16)', [0x02, ...FF8, ...FF4, 0, 0], preFetch16),
+  readsMedium(command(Opcode.Verify16, 'VERIFY (16)', [VERIFY_FLAGS, ...FF8, ...FF4, 0, 0], verify16)),
+  readsMedium(command(Opcode.PreFetch16, 'PRE-FETCH (16)', [0x02, ...FF8, ...FF4, 0, 0], preFetch16)),
   command(Opcode.SynchronizeCache16, 'SYNCHRONIZE CACHE (16)', [0x02, ...FF8, ...FF4, 0, 0], synchronizeCache16, 60),
+  command(Opcode.WriteSame16, 'WRITE SAME (16)', [0xf9, ...FF8, ...FF4, 0, 0], writeSame16, 60),
   command(
     Opcode.ServiceActionIn16,
     'READ CAPACITY (16)',
@@ -97,8 +160,12 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     readCapacity16,
     30,
     ServiceAction.ReadCapacity16,
+    AccessClass.Always,
   ),
-  command(Opcode.ReportLuns, 'REPORT LUNS', [0, 0xff, 0, 0, 0, ...FF4, 0, 0], null),
+  thinOnly(
+    command(Opcode.ServiceActionIn16, 'GET LBA STATUS', [0x1f, ...FF8, ...FF4, 0, 0], getLbaStatus, 30, ServiceAction.GetLbaStatus, AccessClass.Read),
+  ),
+  anyReservation(command(Opcode.ReportLuns, 'REPORT LUNS', [0, 0xff, 0, 0, 0, ...FF4, 0, 0], null)),
   command(
     Opcode.MaintenanceIn,
     'REPORT SUPPORTED OPERATION CODES',
@@ -106,16 +173,20 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     (lu, task) => reportSupportedOperationCodes(COMMANDS, lu, task),
     30,
     ServiceAction.ReportSupportedOperationCodes,
+    AccessClass.Always,
   ),
-  command(Opcode.Read12, 'READ (12)', [RW_FLAGS, ...FF4, ...FF4, 0, 0], read12),
+  readsMedium(command(Opcode.Read12, 'READ (12)', [RW_FLAGS, ...FF4, ...FF4, 0, 0], read12)),
   command(Opcode.Write12, 'WRITE (12)', [RW_FLAGS, ...FF4, ...FF4, 0, 0], write12),
   command(Opcode.WriteAndVerify12, 'WRITE AND VERIFY (12)', [VERIFY_FLAGS, ...FF4, ...FF4, 0, 0], writeAndVerify12),
-  command(Opcode.Verify12, 'VERIFY (12)', [VERIFY_FLAGS, ...FF4, ...FF4, 0, 0], verify12),
+  readsMedium(command(Opcode.Verify12, 'VERIFY (12)', [VERIFY_FLAGS, ...FF4, ...FF4, 0, 0], verify12)),
 ];
 
 export interface DispatchEntry {
   readonly handler: CommandHandler;
   readonly cdbLength: number;
+  /** Reservation access class; for opcodes with service actions, `serviceActionAccess[byte 1 & 1Fh]`. */
+  readonly access: AccessClass;
+  readonly serviceActionAccess: readonly AccessClass[] | null;
 }
 
 /** Opcode-indexed handlers for the LU; opcodes with service actions dispatch on byte 1 themselves. */
@@ -124,13 +195,14 @@ export function buildDispatchTable(commands: readonly CommandDescriptor[]): (Dis
   const byServiceAction = new Map<number, Map<number, CommandHandler>>();
   for (const c of commands) {
     if (!c.handler) continue;
+    const handler = c.supportedBy ? onlyWhereSupported(c, c.handler) : c.handler;
     if (c.serviceAction === undefined) {
-      table[c.opcode] = { handler: c.handler, cdbLength: c.usage.length };
+      table[c.opcode] = { handler, cdbLength: c.usage.length, access: c.access, serviceActionAccess: null };
       continue;
     }
     let actions = byServiceAction.get(c.opcode);
     if (!actions) byServiceAction.set(c.opcode, (actions = new Map()));
-    actions.set(c.serviceAction, c.handler);
+    actions.set(c.serviceAction, handler);
   }
   for (const [opcode, actions] of byServiceAction) {
     const serviceActionHandler: CommandHandler = (lu, task) => {
@@ -138,7 +210,19 @@ export function buildDispatchTable(commands: readonly CommandDescriptor[]): (Dis
       // SPC-4: an unsupported service action is INVALID FIELD IN CDB pointing at the field.
       return handler ? handler(lu, task) : lu.invalidFieldInCdb(task, 1, 4);
     };
-    table[opcode] = { handler: serviceActionHandler, cdbLength: cdbLengthOf(opcode) };
+    // Unknown service actions pass the reservation check so that they fail as INVALID FIELD IN CDB.
+    const access = new Array<AccessClass>(32).fill(AccessClass.Always);
+    for (const c of commands) if (c.opcode === opcode && c.serviceAction !== undefined) access[c.serviceAction] = c.access;
+    table[opcode] = { handler: serviceActionHandler, cdbLength: cdbLengthOf(opcode), access: AccessClass.Write, serviceActionAccess: access };
   }
   return table;
+}
+
+/** On a LU that does not offer the command it is answered as if it did not exist at all. */
+function onlyWhereSupported(c: CommandDescriptor, handler: CommandHandler): CommandHandler {
+  const supportedBy = c.supportedBy!;
+  if (c.serviceAction !== undefined) {
+    return (lu, task) => (supportedBy(lu) ? handler(lu, task) : lu.invalidFieldInCdb(task, 1, 4));
+  }
+  return (lu, task) => (supportedBy(lu) ? handler(lu, task) : lu.fail(task, SenseKey.IllegalRequest, Asc.InvalidCommandOperationCode));
 }

@@ -74,7 +74,7 @@ export function inquiry(lu: LogicalUnit | null, task: ScsiTask): void {
       body = blockDeviceCharacteristics();
       break;
     case VpdPage.LogicalBlockProvisioning:
-      body = logicalBlockProvisioning();
+      body = logicalBlockProvisioning(lu);
       break;
     default:
       return invalidField(2);
@@ -182,14 +182,20 @@ function deviceIdentification(lu: LogicalUnit, nexus: ItNexus | undefined): Buff
 
 function blockLimits(lu: LogicalUnit): Buffer {
   const body = Buffer.alloc(0x3c);
-  // byte 0 WSNZ 0; byte 1 MAXIMUM COMPARE AND WRITE LENGTH 0 (not supported yet)
+  // byte 0 WSNZ 0 (WRITE SAME of 0 blocks runs to the last LBA)
+  body[1] = lu.maxCompareAndWriteBlocks; // MAXIMUM COMPARE AND WRITE LENGTH
   const blocksPer4k = Math.max(1, 4096 / lu.blockSize);
   body.writeUInt16BE(blocksPer4k, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
   body.writeUInt32BE(lu.maxTransferBlocks, 4); // MAXIMUM TRANSFER LENGTH
   body.writeUInt32BE(0, 8); // OPTIMAL TRANSFER LENGTH: not reported
   body.writeUInt32BE(0, 12); // MAXIMUM PREFETCH LENGTH: no limit of its own
-  // MAXIMUM UNMAP LBA COUNT, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, granularity, alignment: no UNMAP yet.
-  writeUInt64(body, 0, 32); // MAXIMUM WRITE SAME LENGTH: no WRITE SAME yet
+  if (lu.thinProvisioned) {
+    body.writeUInt32BE(lu.maxUnmapBlocks, 16); // MAXIMUM UNMAP LBA COUNT
+    body.writeUInt32BE(lu.maxUnmapDescriptors, 20); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+    body.writeUInt32BE(lu.unmapGranularityBlocks, 24); // OPTIMAL UNMAP GRANULARITY
+    body.writeUInt32BE(0x80000000, 28); // UGAVALID, UNMAP GRANULARITY ALIGNMENT 0
+  }
+  writeUInt64(body, lu.maxWriteSameBlocks, 32); // MAXIMUM WRITE SAME LENGTH
   return body;
 }
 
@@ -201,8 +207,22 @@ function blockDeviceCharacteristics(): Buffer {
   return body;
 }
 
-// ---- 0xB2 logical block provisioning (SBC-3 6.5.4): fully provisioned, no UNMAP/WRITE SAME ----
+// ---- 0xB2 logical block provisioning (SBC-3 6.5.4) ----
 
-function logicalBlockProvisioning(): Buffer {
-  return Buffer.alloc(4);
+const LBPU = 0x80;
+const LBPWS = 0x40;
+const LBPWS10 = 0x20;
+/** LBPRZ 001b: unmapped blocks read as zeros. */
+const LBPRZ = 0x04;
+const PROVISIONING_THIN = 0x02;
+
+/** Thin: UNMAP and WRITE SAME (10/16) with UNMAP, zeros after unmap; thick: all clear (fully provisioned). */
+function logicalBlockProvisioning(lu: LogicalUnit): Buffer {
+  const body = Buffer.alloc(4);
+  if (lu.thinProvisioned) {
+    body[0] = 0; // THRESHOLD EXPONENT: no thresholds
+    body[1] = LBPU | LBPWS | LBPWS10 | LBPRZ; // ANC_SUP 0, DP 0
+    body[2] = PROVISIONING_THIN;
+  }
+  return body;
 }

@@ -4,9 +4,12 @@
  */
 import { createHash } from 'crypto';
 import { BlockStore } from '@tandem/storage';
+import { LbaRangeLock } from './lbaRangeLock';
 import { ModePageState } from './modePages';
+import { PersistentReservations } from './persistentReservations';
+import { loadPrState } from './prStateFile';
 import { Asc, FieldPointer, SenseKey, buildSense, checkCondition } from './sense';
-import { ScsiTask } from './task';
+import { ItNexus, ScsiTask } from './task';
 import { UnitAttentions } from './unitAttention';
 
 export interface LogicalUnitIdentity {
@@ -31,9 +34,21 @@ export interface LogicalUnitOptions {
   maxTransferBytes?: number;
   /** Physical block size reported by READ CAPACITY(16); default 4096 (at least the logical block size). */
   physicalBlockSize?: number;
+  /**
+   * Where persistent reservations are kept when an initiator sets APTPL (e.g. `<image>.pr.json`); state found
+   * there is restored now. Without it APTPL is not offered and reservations end with the process.
+   */
+  prStatePath?: string;
 }
 
 export const DEFAULT_MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
+/** VPD B0h MAXIMUM COMPARE AND WRITE LENGTH (the field is one byte). */
+export const MAX_COMPARE_AND_WRITE_BLOCKS = 255;
+/** VPD B0h MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT. */
+export const MAX_UNMAP_DESCRIPTORS = 256;
+/** VPD B0h MAXIMUM UNMAP LBA COUNT: 1 GiB, at most 2^20 blocks (what initiators treat as a sane explicit limit). */
+export const MAX_UNMAP_BYTES = 1024 * 1024 * 1024;
+export const MAX_UNMAP_BLOCKS = 1024 * 1024;
 
 /** Identity with every field filled and already padded/cut to its INQUIRY width. */
 export interface ResolvedIdentity {
@@ -58,6 +73,30 @@ export class LogicalUnit {
   readonly blocksPerPhysicalBlockExponent: number;
   readonly modePages = new ModePageState();
   readonly unitAttentions = new UnitAttentions();
+  /** Persistent reservations and RESERVE(6) (persistentReservations.ts); PR OUT goes through persistentReserveOut.ts. */
+  readonly reservations: PersistentReservations;
+  readonly prStatePath: string | null;
+  /** PR OUT commands run one at a time (each is persisted before the next applies). */
+  prOutQueue: Promise<void> = Promise.resolve();
+  /** I_T nexuses seen on this LU, by id: unit attentions and aborts from reservations are matched against them. */
+  readonly nexuses = new Map<string, ItNexus>();
+  /** Set by the target: aborts the tasks of these nexuses on this LU (PREEMPT AND ABORT). */
+  abortTasksOf: ((nexusIds: readonly string[]) => void) | null = null;
+  /** Writers (WRITE, WRITE SAME, UNMAP, COMPARE AND WRITE) hold their LBA range while they run. */
+  readonly lbaLock = new LbaRangeLock();
+  /**
+   * Logical block provisioning management (LBPME): a thin store that can deallocate. Only then are
+   * UNMAP, WRITE SAME's UNMAP bit and GET LBA STATUS offered; a thick LU answers as fully provisioned.
+   */
+  readonly thinProvisioned: boolean;
+  /** VPD B0h limits that depend on the block size. */
+  readonly maxCompareAndWriteBlocks: number;
+  readonly maxUnmapBlocks: number;
+  readonly maxUnmapDescriptors = MAX_UNMAP_DESCRIPTORS;
+  /** WRITE SAME moves at most as many blocks as one WRITE (VPD B0h MAXIMUM WRITE SAME LENGTH). */
+  readonly maxWriteSameBlocks: number;
+  /** OPTIMAL UNMAP GRANULARITY: the image file system's 4 KiB allocation unit. */
+  readonly unmapGranularityBlocks: number;
 
   constructor(options: LogicalUnitOptions) {
     const { store } = options;
@@ -69,6 +108,13 @@ export class LogicalUnit {
     const physical = Math.max(options.physicalBlockSize ?? 4096, this.blockSize);
     this.blocksPerPhysicalBlockExponent = Math.max(0, Math.round(Math.log2(physical / this.blockSize)));
     this.identity = resolveIdentity(options.identity);
+    this.prStatePath = options.prStatePath ?? null;
+    this.reservations = new PersistentReservations(this.prStatePath ? (loadPrState(this.prStatePath) ?? undefined) : undefined);
+    this.thinProvisioned = store.thin && typeof store.discard === 'function' && typeof store.mappedRanges === 'function';
+    this.maxCompareAndWriteBlocks = Math.min(MAX_COMPARE_AND_WRITE_BLOCKS, Math.max(1, Math.floor(this.maxTransferBlocks / 2)));
+    this.maxUnmapBlocks = Math.min(MAX_UNMAP_BLOCKS, Math.floor(MAX_UNMAP_BYTES / this.blockSize));
+    this.maxWriteSameBlocks = this.maxTransferBlocks;
+    this.unmapGranularityBlocks = Math.max(1, 4096 / this.blockSize);
   }
 
   /** Grows the store online and tells every initiator CAPACITY DATA HAS CHANGED. */
@@ -84,6 +130,7 @@ export class LogicalUnit {
   /** LOGICAL UNIT RESET: mode pages back to defaults, BUS DEVICE RESET FUNCTION OCCURRED for all. */
   reset(): void {
     this.modePages.resetToDefaults();
+    this.reservations.apply({ kind: 'reset' }, NO_NEXUS); // RESERVE(6) ends; persistent reservations stay
     this.unitAttentions.raiseAll(Asc.BusDeviceResetFunctionOccurred);
   }
 
@@ -112,6 +159,15 @@ export class LogicalUnit {
     this.lbaOutOfRange(task);
     return true;
   }
+}
+
+/** Operations that name no nexus (resets) are applied on behalf of this one. */
+const NO_NEXUS = { initiatorPortName: '', targetPortName: '', relativeTargetPortId: 0 };
+
+/** A nexus starts being tracked by this LU (unit attention queue, reservation effects). */
+export function trackNexus(lu: LogicalUnit, nexus: ItNexus): void {
+  lu.nexuses.set(nexus.id, nexus);
+  lu.unitAttentions.track(nexus.id);
 }
 
 function resolveIdentity(identity: LogicalUnitIdentity): ResolvedIdentity {

@@ -27,6 +27,7 @@ export function readCapacity16(lu: LogicalUnit, task: ScsiTask): void {
   data.writeUInt32BE(lu.blockSize, 8);
   data[12] = 0x00; // no protection information
   data[13] = lu.blocksPerPhysicalBlockExponent & 0x0f; // P_I_EXPONENT 0, LBPPBE
-  data[14] = 0x00; // LBPME/LBPRZ clear (fully provisioned), lowest aligned LBA 0
+  // LBPME and LBPRZ when thin (unmapped blocks read as zeros); lowest aligned LBA 0.
+  data[14] = lu.thinProvisioned ? 0xc0 : 0x00;
   returnData(task, data, allocationLength);
 }

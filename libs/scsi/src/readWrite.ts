@@ -146,19 +146,26 @@ function writeBlocks(lu: LogicalUnit, task: ScsiTask, lba: number, blocks: numbe
   let length = dataOut === null ? 0 : Math.min(task.dataOutLength, dataOut.length);
   if (length > bytes) length = bytes;
   if (length < bytes) {
-    // RFC 7143 11.4.5.1: with a smaller expected length only that many bytes are transferred and
-    // written (residual overflow); a partial block cannot be written at all.
-    if (length % blockSize !== 0) return lu.fail(task, SenseKey.IllegalRequest, Asc.InvalidFieldInInformationUnit);
+    // RFC 7143 11.4.5.1: with a smaller expected length only the whole blocks received are written; the
+    // transport reports the rest as residual overflow, so the initiator knows what did not reach the medium.
+    length -= length % blockSize;
     if (length === 0) return;
   }
-  return writeFrom(lu, task, dataOut!, length, lba * blockSize, fua || !lu.modePages.writeCacheEnabled);
+  return writeFrom(lu, task, dataOut!, length, lba, fua || !lu.modePages.writeCacheEnabled);
 }
 
-async function writeFrom(lu: LogicalUnit, task: ScsiTask, buf: Buffer, length: number, position: number, fua: boolean): Promise<void> {
+async function writeFrom(lu: LogicalUnit, task: ScsiTask, buf: Buffer, length: number, lba: number, fua: boolean): Promise<void> {
+  // Exclusive against COMPARE AND WRITE (and other writers) of the same blocks; uncontended it costs a scan.
+  const lock = lu.lbaLock;
+  const blocks = length / lu.blockSize;
+  let slot = lock.tryAcquire(lba, blocks);
+  if (slot < 0) slot = await lock.acquire(lba, blocks);
   try {
-    await lu.store.write(buf, 0, length, position, fua);
+    await lu.store.write(buf, 0, length, lba * lu.blockSize, fua);
   } catch (err) {
     failStoreError(lu, task, err, Asc.WriteError);
+  } finally {
+    lock.release(slot);
   }
 }
 

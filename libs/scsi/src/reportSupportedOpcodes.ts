@@ -19,7 +19,9 @@ const enum Support {
 
 const TIMEOUTS_DESCRIPTOR_LENGTH = 12;
 
-export function reportSupportedOperationCodes(commands: readonly CommandDescriptor[], lu: LogicalUnit, task: ScsiTask): void {
+export function reportSupportedOperationCodes(all: readonly CommandDescriptor[], lu: LogicalUnit, task: ScsiTask): void {
+  // Commands this LU does not offer (UNMAP on a thick LU ...) are not reported.
+  const commands = all.some((c) => c.supportedBy) ? all.filter((c) => !c.supportedBy || c.supportedBy(lu)) : all;
   const cdb = task.cdb;
   const withTimeouts = (cdb[2] & 0x80) !== 0;
   const options = cdb[2] & 0x07;

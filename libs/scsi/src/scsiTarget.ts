@@ -7,16 +7,23 @@ import { dataBuffers } from '@tandem/storage';
 import { COMMANDS, DispatchEntry, buildDispatchTable } from './commands';
 import { Opcode } from './cdb';
 import { inquiry } from './inquiry';
-import { LogicalUnit } from './logicalUnit';
+import { LogicalUnit, trackNexus } from './logicalUnit';
+import { AccessClass } from './persistentReservations';
+import { applyReservationOperation } from './persistentReserveOut';
 import { reportLuns } from './reportLuns';
 import { requestSense } from './requestSense';
-import { Asc, SenseKey, buildSense, checkCondition } from './sense';
-import { ItNexus, ScsiTargetDevice, ScsiTask } from './task';
+import { Asc, SenseKey, buildSense, checkCondition, reservationConflict } from './sense';
+import { ItNexus, ScsiTargetDevice, ScsiTask, TaskAborter } from './task';
 
 export interface ScsiTargetOptions {
   /** LUs presented from the start, as [lun, lu] pairs. */
   luns?: Iterable<readonly [number, LogicalUnit]>;
+  /** Aborts tasks of preempted nexuses (PREEMPT AND ABORT); the transport may also install it later. */
+  abortTasksOf?: TaskAborter;
 }
+
+/** Resets name no nexus. */
+const NO_NEXUS = { initiatorPortName: '', targetPortName: '', relativeTargetPortId: 0 };
 
 /** SAM-5 flat space addressing reaches 16383. */
 export const MAX_LUN = 0x3fff;
@@ -26,8 +33,10 @@ export class ScsiTarget implements ScsiTargetDevice {
   private sortedLuns: number[] = [];
   private readonly knownNexuses = new Map<string, ItNexus>();
   private readonly dispatch: readonly (DispatchEntry | undefined)[] = buildDispatchTable(COMMANDS);
+  private taskAborter: TaskAborter | null = null;
 
   constructor(options: ScsiTargetOptions = {}) {
+    this.taskAborter = options.abortTasksOf ?? null;
     for (const [lun, lu] of options.luns ?? []) this.addLun(lun, lu);
   }
 
@@ -37,7 +46,8 @@ export class ScsiTarget implements ScsiTargetDevice {
   addLun(lun: number, lu: LogicalUnit): void {
     if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) throw new RangeError(`LUN ${lun} is not between 0 and ${MAX_LUN}`);
     if (this.units.has(lun)) throw new Error(`LUN ${lun} is already in use`);
-    for (const nexusId of this.knownNexuses.keys()) lu.unitAttentions.track(nexusId);
+    for (const nexus of this.knownNexuses.values()) trackNexus(lu, nexus);
+    lu.abortTasksOf = (nexusIds) => this.taskAborter?.(lun, nexusIds);
     this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
     this.units.set(lun, lu);
     this.sortedLuns = [...this.units.keys()].sort((a, b) => a - b);
@@ -48,6 +58,7 @@ export class ScsiTarget implements ScsiTargetDevice {
     const lu = this.units.get(lun);
     if (!lu) return undefined;
     this.units.delete(lun);
+    lu.abortTasksOf = null;
     this.sortedLuns = this.sortedLuns.filter((l) => l !== lun);
     this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
     return lu;
@@ -76,9 +87,22 @@ export class ScsiTarget implements ScsiTargetDevice {
 
   nexusLoggedIn(nexus: ItNexus): void {
     // A nexus seen before lost its connection in between: I_T NEXUS LOSS rather than POWER ON.
-    const code = this.knownNexuses.has(nexus.id) ? Asc.ItNexusLossOccurred : Asc.PowerOnResetOrBusDeviceReset;
+    const lost = this.knownNexuses.has(nexus.id);
+    const code = lost ? Asc.ItNexusLossOccurred : Asc.PowerOnResetOrBusDeviceReset;
     this.knownNexuses.set(nexus.id, nexus);
-    for (const lu of this.units.values()) lu.unitAttentions.raise(nexus.id, code);
+    for (const lu of this.units.values()) {
+      if (lost) applyReservationOperation(lu, { kind: 'nexusLost' }, nexus);
+      trackNexus(lu, nexus);
+      lu.unitAttentions.raise(nexus.id, code);
+    }
+  }
+
+  nexusLost(nexus: ItNexus): void {
+    for (const lu of this.units.values()) applyReservationOperation(lu, { kind: 'nexusLost' }, nexus);
+  }
+
+  setTaskAborter(abort: TaskAborter): void {
+    this.taskAborter = abort;
   }
 
   resetLun(lun: number): boolean {
@@ -91,6 +115,7 @@ export class ScsiTarget implements ScsiTargetDevice {
   resetTarget(): void {
     for (const lu of this.units.values()) {
       lu.modePages.resetToDefaults();
+      applyReservationOperation(lu, { kind: 'reset' }, NO_NEXUS); // RESERVE(6) ends with a hard reset
       lu.unitAttentions.raiseAll(Asc.PowerOnResetOrBusDeviceReset);
     }
   }
@@ -134,6 +159,11 @@ export class ScsiTarget implements ScsiTargetDevice {
     if (cdb.length < cdbLength) return lu.invalidFieldInCdb(task, cdb.length);
     // NACA in the CONTROL byte: ACA is not supported.
     if (cdb[cdbLength - 1] & 0x04) return lu.invalidFieldInCdb(task, cdbLength - 1, 2);
+    // One place for reservation conflicts; the flag comes from the command table.
+    if (nexus !== undefined && lu.reservations.active) {
+      const access = entry.serviceActionAccess === null ? entry.access : entry.serviceActionAccess[cdb[1] & 0x1f];
+      if (access !== AccessClass.Reservation && lu.reservations.conflicts(nexus, access)) return reservationConflict(task);
+    }
     return entry.handler(lu, task);
   }
 

@@ -30,6 +30,7 @@ export const enum Asc {
   InvalidFieldInCdb = 0x2400,
   LogicalUnitNotSupported = 0x2500,
   InvalidFieldInParameterList = 0x2600,
+  InvalidReleaseOfPersistentReservation = 0x2604,
   WriteProtected = 0x2700,
   InvalidFieldInInformationUnit = 0x0e03,
   PowerOnResetOrBusDeviceReset = 0x2900,
@@ -37,10 +38,14 @@ export const enum Asc {
   BusDeviceResetFunctionOccurred = 0x2903,
   ItNexusLossOccurred = 0x2907,
   ModeParametersChanged = 0x2a01,
+  ReservationsPreempted = 0x2a03,
+  ReservationsReleased = 0x2a04,
+  RegistrationsPreempted = 0x2a05,
   CapacityDataHasChanged = 0x2a09,
   SavingParametersNotSupported = 0x3900,
   ReportedLunsDataHasChanged = 0x3f0e,
   InternalTargetFailure = 0x4400,
+  InsufficientRegistrationResources = 0x5504,
 }
 
 /** Where the offending field is, for the sense-key specific "field pointer" (SPC-4 4.5.2.4.2). */
@@ -117,6 +122,13 @@ function writeFieldPointer(sense: Buffer, at: number, field: FieldPointer): void
 export function checkCondition(task: ScsiTask, sense: Buffer): void {
   task.status = ScsiStatus.CheckCondition;
   task.sense = sense;
+  task.dataInLength = 0;
+}
+
+/** Ends a task with RESERVATION CONFLICT: no sense, no data (SAM-5 5.3.1). */
+export function reservationConflict(task: ScsiTask): void {
+  task.status = ScsiStatus.ReservationConflict;
+  task.sense = null;
   task.dataInLength = 0;
 }
 

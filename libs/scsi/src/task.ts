@@ -114,4 +114,17 @@ export interface ScsiTargetDevice {
   resetLun(lun: number): boolean;
   /** TARGET WARM/COLD RESET: raises the reset unit attention on every LU and nexus. */
   resetTarget(): void;
+  /**
+   * I_T nexus loss: the session of this nexus ended (logout, dropped connection, reinstatement). Releases its
+   * RESERVE(6) reservations; persistent reservations stay (SPC-4 5.13.1).
+   */
+  nexusLost(nexus: ItNexus): void;
+  /**
+   * Installs the transport's task aborter: PREEMPT AND ABORT calls it with the LUN and the I_T nexuses whose
+   * tasks on that LUN must end as aborted (SPC-4 5.13.11.2.5, SAM-5 5.6).
+   */
+  setTaskAborter(abort: TaskAborter): void;
 }
+
+/** Aborts every task of these I_T nexuses (ids as in `ItNexus.id`) addressed to this LUN; must not throw. */
+export type TaskAborter = (lun: number, nexusIds: readonly string[]) => void;

@@ -20,6 +20,23 @@ export interface BlockStore {
   /** Online grow; shrinking is refused because it would destroy data an initiator may still use. */
   grow(newSizeBytes: number): Promise<void>;
   close(): Promise<void>;
+
+  /**
+   * Thin stores only: gives the space of a range back (UNMAP). The range reads as zeros afterwards,
+   * whole allocation units inside it stop costing space. Absent when the store cannot deallocate.
+   */
+  discard?(position: number, length: number): Promise<void>;
+  /**
+   * Thin stores only: the allocated (mapped) extents inside [position, position + length), ascending,
+   * at most `maxRanges` of them (GET LBA STATUS). Everything else in the range is a hole that reads as zeros.
+   */
+  mappedRanges?(position: number, length: number, maxRanges: number): Promise<ByteRange[]>;
+}
+
+/** A byte extent of a store. */
+export interface ByteRange {
+  position: number;
+  length: number;
 }
 
 export class StoreError extends Error {

@@ -2,3 +2,4 @@ export * from './blockStore';
 export * from './size';
 export * from './flat/flatStore';
 export * from './bufferPool';
+export { nativeFsError } from './flat/nativeFs';

@@ -74,7 +74,12 @@ async function openLun(t: TargetConfig, l: LunConfig): Promise<HostedLun> {
     thin: l.store.thin,
   });
   const deviceId = l.deviceId ?? derivedDeviceId(t.name, l.lun);
-  const unit = new LogicalUnit({ store, identity: { deviceId, name: l.name ?? `${t.name.split(':').pop()}-lun${l.lun}` } });
+  const unit = new LogicalUnit({
+    store,
+    identity: { deviceId, name: l.name ?? `${t.name.split(':').pop()}-lun${l.lun}` },
+    // APTPL state lives beside the image, so it follows the device if the image moves.
+    prStatePath: `${l.store.path}.pr.json`,
+  });
   return { target: t.name, lun: l.lun, deviceId, store, unit };
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
-import { BlockStore, StoreError, checkGeometry } from '../blockStore';
+import { BlockStore, ByteRange, StoreError, checkGeometry } from '../blockStore';
+import { NativeFs, nativeFs } from './nativeFs';
 
 export interface FlatStoreOptions {
   path: string;
@@ -18,6 +19,9 @@ const ZERO_CHUNK = 1024 * 1024;
 export class FlatStore implements BlockStore {
   readonly kind = 'flat' as const;
   private closed = false;
+  /** Present on thin images when the native addon is available (see nativeFs.ts). */
+  readonly discard?: (position: number, length: number) => Promise<void>;
+  readonly mappedRanges?: (position: number, length: number, maxRanges: number) => Promise<ByteRange[]>;
 
   private constructor(
     private readonly fd: number,
@@ -25,7 +29,13 @@ export class FlatStore implements BlockStore {
     readonly blockSize: number,
     private size: number,
     readonly thin: boolean,
-  ) {}
+  ) {
+    const native = thin ? nativeFs() : null;
+    if (native) {
+      this.discard = (position, length) => this.punchHole(native, position, length);
+      this.mappedRanges = (position, length, maxRanges) => this.dataExtents(native, position, length, maxRanges);
+    }
+  }
 
   get sizeBytes(): number {
     return this.size;
@@ -114,6 +124,37 @@ export class FlatStore implements BlockStore {
       if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
       fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve()));
     });
+  }
+
+  private async punchHole(native: NativeFs, position: number, length: number): Promise<void> {
+    if (this.closed) throw new StoreError(`${this.location} is closed`, 'CLOSED');
+    if (length <= 0) return;
+    try {
+      await native.punchHole(this.fd, position, length);
+    } catch (err) {
+      throw new StoreError(`cannot deallocate ${length} bytes at ${position} of ${this.location}: ${(err as Error).message}`, 'IO');
+    }
+  }
+
+  /** Walks SEEK_DATA/SEEK_HOLE: metadata only, so it runs inline (one syscall per extent edge). */
+  private async dataExtents(native: NativeFs, position: number, length: number, maxRanges: number): Promise<ByteRange[]> {
+    if (this.closed) throw new StoreError(`${this.location} is closed`, 'CLOSED');
+    const end = position + length;
+    const ranges: ByteRange[] = [];
+    let at = position;
+    try {
+      while (at < end && ranges.length < maxRanges) {
+        const data = native.seekData(this.fd, at);
+        if (data < 0 || data >= end) break;
+        let hole = native.seekHole(this.fd, data);
+        if (hole < 0 || hole > end) hole = end;
+        ranges.push({ position: data, length: hole - data });
+        at = hole;
+      }
+    } catch (err) {
+      throw new StoreError(`cannot read the allocation map of ${this.location}: ${(err as Error).message}`, 'IO');
+    }
+    return ranges;
   }
 
   async grow(newSizeBytes: number): Promise<void> {

@@ -1,0 +1,41 @@
+/**
+ * The Linux file calls Node lacks, from the small N-API addon in libs/storage/native (built by
+ * `npm ci` through this package's install script): hole punching and SEEK_DATA/SEEK_HOLE.
+ * When the addon did not build, thin FLAT stores simply offer no discard (no UNMAP).
+ */
+import * as path from 'path';
+
+export interface NativeFs {
+  /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), on the libuv thread pool. */
+  punchHole(fd: number, offset: number, length: number): Promise<void>;
+  /** lseek(SEEK_DATA): the first data byte at or after offset, or -1 when only a hole follows. */
+  seekData(fd: number, offset: number): number;
+  /** lseek(SEEK_HOLE): the first hole byte at or after offset (the end of the file counts as a hole), or -1 past the end. */
+  seekHole(fd: number, offset: number): number;
+}
+
+/** From src/flat or dist/flat, the addon is two levels up in native/build. */
+const ADDON_PATH = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'tandem_fs.node');
+
+let loaded: NativeFs | null | undefined;
+let loadError = '';
+
+/** The addon, or null (see `nativeFsError`) when it is not built or not loadable on this platform. */
+export function nativeFs(): NativeFs | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = require(ADDON_PATH) as NativeFs;
+  } catch (err) {
+    loaded = null;
+    loadError =
+      `the native addon ${ADDON_PATH} could not be loaded (${(err as Error).message.split('\n')[0]}); ` +
+      'build it with: npm rebuild @tandem/storage (needs python3, make and g++)';
+  }
+  return loaded;
+}
+
+/** Why `nativeFs()` is null; empty when it loaded. */
+export function nativeFsError(): string {
+  nativeFs();
+  return loadError;
+}
