@@ -3,7 +3,8 @@
 // `npm run bench`: Tandem vs tgt (Debian) on loopback, same kind of backing file, measured by `qemu-img bench`
 // through QEMU's iscsi driver. Prints IOPS, MB/s and the Tandem/tgt ratio per case, and Tandem's peak RSS.
 // Not a timed test: record results in docs/benchmarks.md with the date, machine and this command.
-// Options (env): BENCH_SIZE_GIB (default 1), BENCH_SCALE (multiplies request counts, default 1).
+// Options (env): BENCH_SIZE_GIB (default 1), BENCH_SCALE (multiplies request counts, default 1),
+// BENCH_ROUNDS (default 3: each case runs that many times per target, alternating which goes first; medians shown).
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
@@ -15,6 +16,7 @@ const TANDEM_BIN = path.join(ROOT, 'apps', 'cli', 'bin', 'tandem.js');
 const HOST = '127.0.0.1';
 const SIZE = Number(process.env.BENCH_SIZE_GIB || 1) * 1024 ** 3;
 const SCALE = Number(process.env.BENCH_SCALE || 1);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const TANDEM_IQN = 'iqn.2026-11.io.tandem:bench';
 const TGT_IQN = 'iqn.2026-11.io.tandem:bench-tgt';
 // qemu-img bench has no random mode: a large prime-ish step scatters requests over the whole LUN (wrapping).
@@ -173,12 +175,19 @@ async function main() {
   const urls = { tandem: `iscsi://${HOST}:${tandemPort}/${TANDEM_IQN}/0`, tgt: `iscsi://${HOST}:${tgtPort}/${TGT_IQN}/1` };
 
   console.log(`# tandem vs tgt — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
-  console.log(`# ${SIZE / 1024 ** 3} GiB FLAT file each, loopback, qemu-img bench -t none (QEMU iscsi driver)`);
+  console.log(`# ${SIZE / 1024 ** 3} GiB FLAT file each, loopback, qemu-img bench -t none (QEMU iscsi driver), median of ${ROUNDS} rounds`);
   console.log('| case | Tandem IOPS | Tandem MB/s | tgt IOPS | tgt MB/s | Tandem/tgt |');
   console.log('|---|---:|---:|---:|---:|---:|');
+  const median = (runs) => runs.sort((x, y) => x.iops - y.iops)[Math.floor(runs.length / 2)];
   for (const c of CASES) {
-    const a = qemuBench(urls.tandem, c);
-    const b = qemuBench(urls.tgt, c);
+    const runs = { tandem: [], tgt: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate who goes first so page-cache warmth and background load do not favour one side.
+      const order = r % 2 === 0 ? ['tandem', 'tgt'] : ['tgt', 'tandem'];
+      for (const who of order) runs[who].push(qemuBench(urls[who], c));
+    }
+    const a = median(runs.tandem);
+    const b = median(runs.tgt);
     console.log(`| ${c.name} | ${a.iops.toFixed(0)} | ${a.mbps.toFixed(1)} | ${b.iops.toFixed(0)} | ${b.mbps.toFixed(1)} | ${(a.iops / b.iops).toFixed(2)} |`);
   }
   console.log(`Tandem peak RSS (VmHWM): ${peakRssMiB(tandem.pid).toFixed(1)} MiB`);
