@@ -101,6 +101,8 @@ export class IscsiServer {
     for (const t of tags) if (!all.includes(t)) throw new ConfigurationError(`target ${definition.name}: no portal has group tag ${t}`);
     const registered: RegisteredTarget = { definition, portalGroupTags: tags };
     definition.device.setTaskAborter((lun, nexusIds) => this.abortTasksOf(registered, lun, nexusIds));
+    // One target port per portal group, its relative port id the tag (as the nexus and VPD 0x83 say).
+    definition.device.setTargetPortGroups?.(tags.map((tag) => ({ id: tag, relativeTargetPortIds: [tag] })));
     this.targets.set(key, registered);
   }
 

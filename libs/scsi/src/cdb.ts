@@ -28,6 +28,8 @@ export const enum Opcode {
   ModeSense10 = 0x5a,
   PersistentReserveIn = 0x5e,
   PersistentReserveOut = 0x5f,
+  ExtendedCopy = 0x83,
+  ReceiveCopyResults = 0x84,
   Read16 = 0x88,
   CompareAndWrite = 0x89,
   Write16 = 0x8a,
@@ -49,6 +51,7 @@ export const enum ServiceAction {
   ReadCapacity16 = 0x10,
   GetLbaStatus = 0x12,
   ReportSupportedOperationCodes = 0x0c,
+  ReportTargetPortGroups = 0x0a,
 }
 
 const TWO_POW_32 = 0x100000000;

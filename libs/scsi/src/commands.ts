@@ -3,8 +3,10 @@
  * CDB USAGE DATA that REPORT SUPPORTED OPERATION CODES returns. A set usage bit is a bit the
  * handlers interpret; reserved and ignored fields are 0. Adding a command = one entry here.
  */
+import { AluaClass } from './alua';
 import { Opcode, ServiceAction, cdbLengthOf } from './cdb';
 import { compareAndWrite } from './compareAndWrite';
+import { extendedCopy } from './extendedCopy';
 import { getLbaStatus } from './getLbaStatus';
 import { inquiry } from './inquiry';
 import { LogicalUnit } from './logicalUnit';
@@ -15,6 +17,7 @@ import { modeSelect10, modeSelect6 } from './modeSelect';
 import { modeSense10, modeSense6 } from './modeSense';
 import { preFetch10, preFetch16 } from './preFetch';
 import { readCapacity10, readCapacity16 } from './readCapacity';
+import { copyOperatingParameters, copyStatus } from './receiveCopyResults';
 import {
   read10,
   read12,
@@ -29,6 +32,7 @@ import {
   writeAndVerify16,
 } from './readWrite';
 import { reportSupportedOperationCodes } from './reportSupportedOpcodes';
+import { reportTargetPortGroups } from './reportTargetPortGroups';
 import { requestSense } from './requestSense';
 import { release10, release6, reserve10, reserve6 } from './reserveRelease';
 import { preventAllowMediumRemoval, startStopUnit } from './startStopUnit';
@@ -57,6 +61,8 @@ export interface CommandDescriptor {
   readonly supportedBy?: (lu: LogicalUnit) => boolean;
   /** How it may conflict with a reservation (SPC-4 table 62, SBC-3 table 13); `command()` defaults to Write. */
   readonly access: AccessClass;
+  /** ALUA states besides the active ones in which it runs (SPC-4 5.15.2.4); `command()` defaults to active only. */
+  readonly alua: AluaClass;
 }
 
 const FF4 = [0xff, 0xff, 0xff, 0xff];
@@ -75,7 +81,17 @@ function command(
   serviceAction?: number,
   access = AccessClass.Write,
 ): CommandDescriptor {
-  return { opcode, serviceAction, name, usage: [opcode, ...usage], handler, timeoutSeconds, access };
+  return { opcode, serviceAction, name, usage: [opcode, ...usage], handler, timeoutSeconds, access, alua: AluaClass.ActiveOnly };
+}
+
+/** Runs in standby too (MODE SENSE/SELECT, PR IN/OUT, REPORT SUPPORTED OPERATION CODES). */
+function inStandbyToo(c: CommandDescriptor): CommandDescriptor {
+  return { ...c, alua: AluaClass.Standby };
+}
+
+/** Runs whatever the ALUA state, transitioning included (INQUIRY, REPORT LUNS, REQUEST SENSE, RTPG). */
+function inAnyAluaState(c: CommandDescriptor): CommandDescriptor {
+  return { ...c, alua: AluaClass.AnyState };
 }
 
 /** Allowed whatever the reservation (INQUIRY, TEST UNIT READY, READ CAPACITY ...). */
@@ -95,11 +111,13 @@ function reservationCommand(c: CommandDescriptor): CommandDescriptor {
 
 const PR_IN_USAGE = [0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0];
 const prIn = (action: number, name: string, handler: CommandHandler): CommandDescriptor =>
-  reservationCommand(command(Opcode.PersistentReserveIn, `PERSISTENT RESERVE IN (${name})`, PR_IN_USAGE, handler, 30, action));
+  inStandbyToo(reservationCommand(command(Opcode.PersistentReserveIn, `PERSISTENT RESERVE IN (${name})`, PR_IN_USAGE, handler, 30, action)));
 /** SCOPE and TYPE count as used only for the service actions that read them. */
 const prOut = (action: number, name: string, scopeAndType: number): CommandDescriptor =>
-  reservationCommand(
-    command(Opcode.PersistentReserveOut, `PERSISTENT RESERVE OUT (${name})`, [0x1f, scopeAndType, 0, 0, ...FF4, 0], persistentReserveOut, 30, action),
+  inStandbyToo(
+    reservationCommand(
+      command(Opcode.PersistentReserveOut, `PERSISTENT RESERVE OUT (${name})`, [0x1f, scopeAndType, 0, 0, ...FF4, 0], persistentReserveOut, 30, action),
+    ),
   );
 
 /** UNMAP and GET LBA STATUS exist only on LUs with logical block provisioning management (LBPME). */
@@ -110,14 +128,14 @@ function thinOnly(descriptor: CommandDescriptor): CommandDescriptor {
 /** Ascending by opcode then service action, the order REPORT SUPPORTED OPERATION CODES lists them. */
 export const COMMANDS: readonly CommandDescriptor[] = [
   anyReservation(command(Opcode.TestUnitReady, 'TEST UNIT READY', [0, 0, 0, 0, 0], testUnitReady)),
-  anyReservation(command(Opcode.RequestSense, 'REQUEST SENSE', [0x01, 0, 0, 0xff, 0], requestSense)),
+  inAnyAluaState(anyReservation(command(Opcode.RequestSense, 'REQUEST SENSE', [0x01, 0, 0, 0xff, 0], requestSense))),
   readsMedium(command(Opcode.Read6, 'READ (6)', [0x1f, 0xff, 0xff, 0xff, 0], read6)),
   command(Opcode.Write6, 'WRITE (6)', [0x1f, 0xff, 0xff, 0xff, 0], write6),
-  anyReservation(command(Opcode.Inquiry, 'INQUIRY', [0x01, 0xff, 0xff, 0xff, 0], inquiry)),
-  command(Opcode.ModeSelect6, 'MODE SELECT (6)', [0x11, 0, 0, 0xff, 0], modeSelect6),
+  inAnyAluaState(anyReservation(command(Opcode.Inquiry, 'INQUIRY', [0x01, 0xff, 0xff, 0xff, 0], inquiry))),
+  inStandbyToo(command(Opcode.ModeSelect6, 'MODE SELECT (6)', [0x11, 0, 0, 0xff, 0], modeSelect6)),
   reservationCommand(command(Opcode.Reserve6, 'RESERVE (6)', [0, 0, 0, 0, 0], reserve6)),
   reservationCommand(command(Opcode.Release6, 'RELEASE (6)', [0, 0, 0, 0, 0], release6)),
-  command(Opcode.ModeSense6, 'MODE SENSE (6)', [0x08, 0xff, 0xff, 0xff, 0], modeSense6),
+  inStandbyToo(command(Opcode.ModeSense6, 'MODE SENSE (6)', [0x08, 0xff, 0xff, 0xff, 0], modeSense6)),
   command(Opcode.StartStopUnit, 'START STOP UNIT', [0x01, 0, 0, 0xf7, 0], startStopUnit, 60),
   command(Opcode.PreventAllowMediumRemoval, 'PREVENT ALLOW MEDIUM REMOVAL', [0, 0, 0, 0x03, 0], preventAllowMediumRemoval),
   anyReservation(command(Opcode.ReadCapacity10, 'READ CAPACITY (10)', [0, ...FF4, 0, 0, 0x01, 0], readCapacity10)),
@@ -129,10 +147,10 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   command(Opcode.SynchronizeCache10, 'SYNCHRONIZE CACHE (10)', [0x02, ...FF4, 0, 0xff, 0xff, 0], synchronizeCache10, 60),
   command(Opcode.WriteSame10, 'WRITE SAME (10)', [0xf8, ...FF4, 0, 0xff, 0xff, 0], writeSame10, 60),
   thinOnly(command(Opcode.Unmap, 'UNMAP', [0x01, 0, 0, 0, 0, 0, 0xff, 0xff, 0], unmap, 60)),
-  command(Opcode.ModeSelect10, 'MODE SELECT (10)', [0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0], modeSelect10),
+  inStandbyToo(command(Opcode.ModeSelect10, 'MODE SELECT (10)', [0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0], modeSelect10)),
   reservationCommand(command(Opcode.Reserve10, 'RESERVE (10)', [0, 0, 0, 0, 0, 0, 0, 0, 0], reserve10)),
   reservationCommand(command(Opcode.Release10, 'RELEASE (10)', [0, 0, 0, 0, 0, 0, 0, 0, 0], release10)),
-  command(Opcode.ModeSense10, 'MODE SENSE (10)', [0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0], modeSense10),
+  inStandbyToo(command(Opcode.ModeSense10, 'MODE SENSE (10)', [0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0], modeSense10)),
   prIn(0x00, 'READ KEYS', readKeys),
   prIn(0x01, 'READ RESERVATION', readReservation),
   prIn(0x02, 'REPORT CAPABILITIES', reportCapabilities),
@@ -145,6 +163,12 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   prOut(0x05, 'PREEMPT AND ABORT', 0xff),
   prOut(0x06, 'REGISTER AND IGNORE EXISTING KEY', 0),
   prOut(0x07, 'REGISTER AND MOVE', 0xff),
+  // Third-party copy (thirdPartyCopy.ts): EXTENDED COPY (LID1) writes the destination; results only read state.
+  command(Opcode.ExtendedCopy, 'EXTENDED COPY (LID1)', [0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...FF4, 0, 0], extendedCopy, 120, 0x00),
+  readsMedium(command(Opcode.ReceiveCopyResults, 'RECEIVE COPY RESULTS (COPY STATUS)', [0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, ...FF4, 0, 0], copyStatus, 30, 0x00)),
+  readsMedium(
+    command(Opcode.ReceiveCopyResults, 'RECEIVE COPY RESULTS (OPERATING PARAMETERS)', [0x1f, 0, 0, 0, 0, 0, 0, 0, 0, ...FF4, 0, 0], copyOperatingParameters, 30, 0x03),
+  ),
   readsMedium(command(Opcode.Read16, 'READ (16)', [RW_FLAGS, ...FF8, ...FF4, 0, 0], read16)),
   command(Opcode.CompareAndWrite, 'COMPARE AND WRITE', [0xf8, ...FF8, 0, 0, 0, 0xff, 0, 0], compareAndWrite),
   command(Opcode.Write16, 'WRITE (16)', [RW_FLAGS, ...FF8, ...FF4, 0, 0], write16),
@@ -165,15 +189,28 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   thinOnly(
     command(Opcode.ServiceActionIn16, 'GET LBA STATUS', [0x1f, ...FF8, ...FF4, 0, 0], getLbaStatus, 30, ServiceAction.GetLbaStatus, AccessClass.Read),
   ),
-  anyReservation(command(Opcode.ReportLuns, 'REPORT LUNS', [0, 0xff, 0, 0, 0, ...FF4, 0, 0], null)),
-  command(
-    Opcode.MaintenanceIn,
-    'REPORT SUPPORTED OPERATION CODES',
-    [0x1f, 0x87, 0xff, 0xff, 0xff, ...FF4, 0, 0],
-    (lu, task) => reportSupportedOperationCodes(COMMANDS, lu, task),
-    30,
-    ServiceAction.ReportSupportedOperationCodes,
-    AccessClass.Always,
+  inAnyAluaState(anyReservation(command(Opcode.ReportLuns, 'REPORT LUNS', [0, 0xff, 0, 0, 0, ...FF4, 0, 0], null))),
+  inAnyAluaState(
+    command(
+      Opcode.MaintenanceIn,
+      'REPORT TARGET PORT GROUPS',
+      [0xff, 0, 0, 0, 0, ...FF4, 0, 0],
+      reportTargetPortGroups,
+      30,
+      ServiceAction.ReportTargetPortGroups,
+      AccessClass.Always,
+    ),
+  ),
+  inStandbyToo(
+    command(
+      Opcode.MaintenanceIn,
+      'REPORT SUPPORTED OPERATION CODES',
+      [0x1f, 0x87, 0xff, 0xff, 0xff, ...FF4, 0, 0],
+      (lu, task) => reportSupportedOperationCodes(COMMANDS, lu, task),
+      30,
+      ServiceAction.ReportSupportedOperationCodes,
+      AccessClass.Always,
+    ),
   ),
   readsMedium(command(Opcode.Read12, 'READ (12)', [RW_FLAGS, ...FF4, ...FF4, 0, 0], read12)),
   command(Opcode.Write12, 'WRITE (12)', [RW_FLAGS, ...FF4, ...FF4, 0, 0], write12),
@@ -187,6 +224,9 @@ export interface DispatchEntry {
   /** Reservation access class; for opcodes with service actions, `serviceActionAccess[byte 1 & 1Fh]`. */
   readonly access: AccessClass;
   readonly serviceActionAccess: readonly AccessClass[] | null;
+  /** ALUA states it runs in; for opcodes with service actions, `serviceActionAlua[byte 1 & 1Fh]`. */
+  readonly alua: AluaClass;
+  readonly serviceActionAlua: readonly AluaClass[] | null;
 }
 
 /** Opcode-indexed handlers for the LU; opcodes with service actions dispatch on byte 1 themselves. */
@@ -197,7 +237,7 @@ export function buildDispatchTable(commands: readonly CommandDescriptor[]): (Dis
     if (!c.handler) continue;
     const handler = c.supportedBy ? onlyWhereSupported(c, c.handler) : c.handler;
     if (c.serviceAction === undefined) {
-      table[c.opcode] = { handler, cdbLength: c.usage.length, access: c.access, serviceActionAccess: null };
+      table[c.opcode] = { handler, cdbLength: c.usage.length, access: c.access, serviceActionAccess: null, alua: c.alua, serviceActionAlua: null };
       continue;
     }
     let actions = byServiceAction.get(c.opcode);
@@ -210,10 +250,22 @@ export function buildDispatchTable(commands: readonly CommandDescriptor[]): (Dis
       // SPC-4: an unsupported service action is INVALID FIELD IN CDB pointing at the field.
       return handler ? handler(lu, task) : lu.invalidFieldInCdb(task, 1, 4);
     };
-    // Unknown service actions pass the reservation check so that they fail as INVALID FIELD IN CDB.
+    // Unknown service actions pass the reservation and ALUA checks so that they fail as INVALID FIELD IN CDB.
     const access = new Array<AccessClass>(32).fill(AccessClass.Always);
-    for (const c of commands) if (c.opcode === opcode && c.serviceAction !== undefined) access[c.serviceAction] = c.access;
-    table[opcode] = { handler: serviceActionHandler, cdbLength: cdbLengthOf(opcode), access: AccessClass.Write, serviceActionAccess: access };
+    const alua = new Array<AluaClass>(32).fill(AluaClass.AnyState);
+    for (const c of commands) {
+      if (c.opcode !== opcode || c.serviceAction === undefined) continue;
+      access[c.serviceAction] = c.access;
+      alua[c.serviceAction] = c.alua;
+    }
+    table[opcode] = {
+      handler: serviceActionHandler,
+      cdbLength: cdbLengthOf(opcode),
+      access: AccessClass.Write,
+      serviceActionAccess: access,
+      alua: AluaClass.ActiveOnly,
+      serviceActionAlua: alua,
+    };
   }
   return table;
 }

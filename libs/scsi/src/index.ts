@@ -8,3 +8,8 @@ export { ModePageCode, PageControl, ModePageState, MODE_PAGES } from './modePage
 export { UnitAttentions } from './unitAttention';
 export { VpdPage, standardInquiryData } from './inquiry';
 export { encodeLun } from './reportLuns';
+export { AluaState, AluaClass, AluaStatusCode, ALUA_ACCESS_STATES, DEFAULT_ALUA_STATE } from './alua';
+export type { AluaAccessState, TargetPortGroup } from './alua';
+export { LuRegistry, luDesignators } from './luRegistry';
+export type { LuDesignator } from './luRegistry';
+export { COPY_LIMITS } from './thirdPartyCopy';

@@ -14,7 +14,8 @@ describe('INQUIRY', () => {
     expect(r.data[2]).toBe(0x06);
     expect(r.data[3]).toBe(0x12);
     expect(r.data[4]).toBe(91);
-    expect(r.data[5]).toBe(0); // no TPGS, no PROTECT yet
+    expect(r.data[5] & 0x30).toBe(0x10); // TPGS 01b: implicit ALUA
+    expect(r.data[5] & 0x01).toBe(0); // no PROTECT
     expect(r.data[7] & 0x02).toBe(0x02);
     expect(r.data.subarray(8, 16).toString()).toBe('TANDEM  ');
     expect(r.data.subarray(16, 32).toString()).toBe('vDisk           ');
@@ -45,7 +46,7 @@ describe('INQUIRY', () => {
     const f = await fixture();
     const r = await f.run(inquiryCdb(true, 0, 255));
     const pages = [...r.data.subarray(4, 4 + r.data.readUInt16BE(2))];
-    expect(pages).toEqual([0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]);
+    expect(pages).toEqual([0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2]);
     for (const page of pages) {
       const p = await f.run(inquiryCdb(true, page, 255));
       expect(p.status).toBe(0);

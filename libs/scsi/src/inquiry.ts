@@ -2,13 +2,16 @@
 import { writeUInt64 } from './cdb';
 import { returnData } from './dataIn';
 import { LogicalUnit } from './logicalUnit';
+import { t10VendorIdDesignator } from './luRegistry';
 import { Asc, SenseKey, buildSense, checkCondition } from './sense';
 import { ItNexus, ScsiTask } from './task';
+import { thirdPartyCopyVpd } from './thirdPartyCopy';
 
 export const enum VpdPage {
   SupportedPages = 0x00,
   UnitSerialNumber = 0x80,
   DeviceIdentification = 0x83,
+  ThirdPartyCopy = 0x8f,
   BlockLimits = 0xb0,
   BlockDeviceCharacteristics = 0xb1,
   LogicalBlockProvisioning = 0xb2,
@@ -19,6 +22,7 @@ const SUPPORTED_VPD_PAGES = [
   VpdPage.SupportedPages,
   VpdPage.UnitSerialNumber,
   VpdPage.DeviceIdentification,
+  VpdPage.ThirdPartyCopy,
   VpdPage.BlockLimits,
   VpdPage.BlockDeviceCharacteristics,
   VpdPage.LogicalBlockProvisioning,
@@ -30,6 +34,10 @@ const PERIPHERAL_DISK = 0x00;
 export const PERIPHERAL_NO_LU = 0x7f;
 
 const STANDARD_INQUIRY_LENGTH = 96;
+/** TPGS 01b: implicit ALUA only (states change by config/API/HA, not by SET TARGET PORT GROUPS). */
+const TPGS_IMPLICIT = 0x10;
+/** 3PC: EXTENDED COPY and VPD 8Fh (thirdPartyCopy.ts). */
+const THIRD_PARTY_COPY = 0x08;
 
 // Version descriptors (SPC-4 table 36): SAM-5, iSCSI, SPC-4, SBC-3.
 const VERSION_DESCRIPTORS = [0x00a0, 0x0960, 0x0460, 0x04c0];
@@ -67,6 +75,9 @@ export function inquiry(lu: LogicalUnit | null, task: ScsiTask): void {
     case VpdPage.DeviceIdentification:
       body = deviceIdentification(lu, task.nexus);
       break;
+    case VpdPage.ThirdPartyCopy:
+      body = thirdPartyCopyVpd();
+      break;
     case VpdPage.BlockLimits:
       body = blockLimits(lu);
       break;
@@ -89,7 +100,7 @@ export function standardInquiryData(lu: LogicalUnit | null): Buffer {
   data[2] = 0x06; // SPC-4
   data[3] = 0x12; // HISUP, response data format 2
   data[4] = STANDARD_INQUIRY_LENGTH - 5;
-  data[5] = 0x00; // no SCCS, ACC, TPGS (ALUA comes later), 3PC, PROTECT
+  data[5] = TPGS_IMPLICIT | THIRD_PARTY_COPY; // no SCCS, ACC, PROTECT
   data[6] = 0x00;
   data[7] = 0x02; // CMDQUE
   const identity = lu?.identity;
@@ -158,7 +169,7 @@ function deviceIdentification(lu: LogicalUnit, nexus: ItNexus | undefined): Buff
       CodeSet.Ascii,
       Association.LogicalUnit,
       DesignatorType.T10VendorId,
-      Buffer.from((identity.vendor + identity.deviceId).replace(/[^\x20-\x7e]/g, '_').slice(0, 252), 'ascii'),
+      t10VendorIdDesignator(identity),
     ),
   ];
   if (nexus) {

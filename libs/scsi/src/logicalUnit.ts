@@ -4,6 +4,7 @@
  */
 import { createHash } from 'crypto';
 import { BlockStore } from '@tandem/storage';
+import { AluaAccessState, AluaState, AluaStatusCode } from './alua';
 import { LbaRangeLock } from './lbaRangeLock';
 import { ModePageState } from './modePages';
 import { PersistentReservations } from './persistentReservations';
@@ -39,6 +40,8 @@ export interface LogicalUnitOptions {
    * there is restored now. Without it APTPL is not offered and reservations end with the process.
    */
   prStatePath?: string;
+  /** ALUA access state per target port group id (portal group tag); groups not named are active/optimized. */
+  aluaStates?: Readonly<Record<number, AluaAccessState>>;
 }
 
 export const DEFAULT_MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
@@ -82,6 +85,8 @@ export class LogicalUnit {
   readonly nexuses = new Map<string, ItNexus>();
   /** Set by the target: aborts the tasks of these nexuses on this LU (PREEMPT AND ABORT). */
   abortTasksOf: ((nexusIds: readonly string[]) => void) | null = null;
+  /** Access state per target port group (alua.ts); change it through `setAccessState`. */
+  readonly alua: AluaState;
   /** Writers (WRITE, WRITE SAME, UNMAP, COMPARE AND WRITE) hold their LBA range while they run. */
   readonly lbaLock = new LbaRangeLock();
   /**
@@ -110,6 +115,7 @@ export class LogicalUnit {
     this.identity = resolveIdentity(options.identity);
     this.prStatePath = options.prStatePath ?? null;
     this.reservations = new PersistentReservations(this.prStatePath ? (loadPrState(this.prStatePath) ?? undefined) : undefined);
+    this.alua = new AluaState(Object.entries(options.aluaStates ?? {}).map(([group, state]) => [Number(group), state] as const));
     this.thinProvisioned = store.thin && typeof store.discard === 'function' && typeof store.mappedRanges === 'function';
     this.maxCompareAndWriteBlocks = Math.min(MAX_COMPARE_AND_WRITE_BLOCKS, Math.max(1, Math.floor(this.maxTransferBlocks / 2)));
     this.maxUnmapBlocks = Math.min(MAX_UNMAP_BLOCKS, Math.floor(MAX_UNMAP_BYTES / this.blockSize));
@@ -125,6 +131,17 @@ export class LogicalUnit {
       this.blockCount = count;
       this.unitAttentions.raiseAll(Asc.CapacityDataHasChanged);
     }
+  }
+
+  /**
+   * Sets the ALUA access state of this LU through one target port group. A change raises ASYMMETRIC ACCESS
+   * STATE CHANGED on every nexus of the LU (except `exceptNexusId`, the one that asked by SET TARGET PORT
+   * GROUPS); returns false when the group already was in that state.
+   */
+  setAccessState(groupId: number, state: AluaAccessState, exceptNexusId?: string, status = AluaStatusCode.AlteredByImplicitBehavior): boolean {
+    if (!this.alua.set(groupId, state, status)) return false;
+    this.unitAttentions.raiseAll(Asc.AsymmetricAccessStateChanged, exceptNexusId);
+    return true;
   }
 
   /** LOGICAL UNIT RESET: mode pages back to defaults, BUS DEVICE RESET FUNCTION OCCURRED for all. */

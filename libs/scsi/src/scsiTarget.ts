@@ -4,10 +4,12 @@
  * attention, CDB length, NACA).
  */
 import { dataBuffers } from '@tandem/storage';
+import { AluaAccessState, TargetPortGroup, aluaRefusal } from './alua';
 import { COMMANDS, DispatchEntry, buildDispatchTable } from './commands';
 import { Opcode } from './cdb';
 import { inquiry } from './inquiry';
 import { LogicalUnit, trackNexus } from './logicalUnit';
+import { LuRegistry } from './luRegistry';
 import { AccessClass } from './persistentReservations';
 import { applyReservationOperation } from './persistentReserveOut';
 import { reportLuns } from './reportLuns';
@@ -20,6 +22,13 @@ export interface ScsiTargetOptions {
   luns?: Iterable<readonly [number, LogicalUnit]>;
   /** Aborts tasks of preempted nexuses (PREEMPT AND ABORT); the transport may also install it later. */
   abortTasksOf?: TaskAborter;
+  /**
+   * The node's LUs by designator, where EXTENDED COPY finds copy sources and destinations; the target registers
+   * its LUs there. A node gives all its targets one registry; without one the target keeps its own.
+   */
+  registry?: LuRegistry;
+  /** Target port groups the target is exported through; the transport normally sets them (`setTargetPortGroups`). */
+  targetPortGroups?: readonly TargetPortGroup[];
 }
 
 /** Resets name no nexus. */
@@ -34,9 +43,13 @@ export class ScsiTarget implements ScsiTargetDevice {
   private readonly knownNexuses = new Map<string, ItNexus>();
   private readonly dispatch: readonly (DispatchEntry | undefined)[] = buildDispatchTable(COMMANDS);
   private taskAborter: TaskAborter | null = null;
+  readonly registry: LuRegistry;
+  private portGroups: readonly TargetPortGroup[] = [];
 
   constructor(options: ScsiTargetOptions = {}) {
     this.taskAborter = options.abortTasksOf ?? null;
+    this.registry = options.registry ?? new LuRegistry();
+    this.portGroups = options.targetPortGroups ?? [];
     for (const [lun, lu] of options.luns ?? []) this.addLun(lun, lu);
   }
 
@@ -48,8 +61,10 @@ export class ScsiTarget implements ScsiTargetDevice {
     if (this.units.has(lun)) throw new Error(`LUN ${lun} is already in use`);
     for (const nexus of this.knownNexuses.values()) trackNexus(lu, nexus);
     lu.abortTasksOf = (nexusIds) => this.taskAborter?.(lun, nexusIds);
+    if (this.portGroups.length > 0) lu.alua.setPortGroups(this.portGroups);
     this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
     this.units.set(lun, lu);
+    this.registry.add(lu);
     this.sortedLuns = [...this.units.keys()].sort((a, b) => a - b);
   }
 
@@ -58,6 +73,7 @@ export class ScsiTarget implements ScsiTargetDevice {
     const lu = this.units.get(lun);
     if (!lu) return undefined;
     this.units.delete(lun);
+    this.registry.remove(lu);
     lu.abortTasksOf = null;
     this.sortedLuns = this.sortedLuns.filter((l) => l !== lun);
     this.raiseOnAll(Asc.ReportedLunsDataHasChanged);
@@ -73,6 +89,31 @@ export class ScsiTarget implements ScsiTargetDevice {
     const lu = this.units.get(lun);
     if (!lu) throw new Error(`LUN ${lun} does not exist`);
     await lu.grow(newSizeBytes);
+  }
+
+  // ---- ALUA ----
+
+  /**
+   * The target port groups REPORT TARGET PORT GROUPS lists for every LU: the transport sets the local ones
+   * (one per portal group); the HA layer may add its partners' groups.
+   */
+  setTargetPortGroups(groups: readonly TargetPortGroup[]): void {
+    this.portGroups = [...groups];
+    for (const lu of this.units.values()) lu.alua.setPortGroups(this.portGroups);
+  }
+
+  targetPortGroups(): readonly TargetPortGroup[] {
+    return this.portGroups;
+  }
+
+  /**
+   * Sets the access state of a LU through one target port group (implicit ALUA: config, API, HA); every nexus
+   * of the LU gets ASYMMETRIC ACCESS STATE CHANGED. Returns false when nothing changed.
+   */
+  setAccessState(lun: number, groupId: number, state: AluaAccessState): boolean {
+    const lu = this.units.get(lun);
+    if (!lu) throw new Error(`LUN ${lun} does not exist`);
+    return lu.setAccessState(groupId, state);
   }
 
   // ---- ScsiTargetDevice ----
@@ -159,6 +200,12 @@ export class ScsiTarget implements ScsiTargetDevice {
     if (cdb.length < cdbLength) return lu.invalidFieldInCdb(task, cdb.length);
     // NACA in the CONTROL byte: ACA is not supported.
     if (cdb[cdbLength - 1] & 0x04) return lu.invalidFieldInCdb(task, cdbLength - 1, 2);
+    // One place for ALUA access state checks; the class comes from the command table.
+    if (nexus !== undefined && !lu.alua.allActive) {
+      const allowed = entry.serviceActionAlua === null ? entry.alua : entry.serviceActionAlua[cdb[1] & 0x1f];
+      const refusal = aluaRefusal(lu.alua.stateOf(nexus.targetPortGroupId), allowed);
+      if (refusal >= 0) return lu.fail(task, SenseKey.NotReady, refusal);
+    }
     // One place for reservation conflicts; the flag comes from the command table.
     if (nexus !== undefined && lu.reservations.active) {
       const access = entry.serviceActionAccess === null ? entry.access : entry.serviceActionAccess[cdb[1] & 0x1f];

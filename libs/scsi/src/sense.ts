@@ -13,6 +13,7 @@ export const enum SenseKey {
   IllegalRequest = 0x5,
   UnitAttention = 0x6,
   DataProtect = 0x7,
+  CopyAborted = 0xa,
   AbortedCommand = 0xb,
   Miscompare = 0xe,
 }
@@ -20,7 +21,13 @@ export const enum SenseKey {
 /** Additional sense code and qualifier packed as (ASC << 8) | ASCQ. */
 export const enum Asc {
   NoAdditionalSense = 0x0000,
+  OperationInProgress = 0x0016,
   LuNotReadyCauseNotReportable = 0x0400,
+  LuNotAccessibleAsymmetricAccessStateTransition = 0x040a,
+  LuNotAccessibleTargetPortInStandbyState = 0x040b,
+  LuNotAccessibleTargetPortInUnavailableState = 0x040c,
+  ThirdPartyDeviceFailure = 0x0d01,
+  CopyTargetDeviceNotReachable = 0x0d02,
   WriteError = 0x0c00,
   UnrecoveredReadError = 0x1100,
   ParameterListLengthError = 0x1a00,
@@ -31,6 +38,12 @@ export const enum Asc {
   LogicalUnitNotSupported = 0x2500,
   InvalidFieldInParameterList = 0x2600,
   InvalidReleaseOfPersistentReservation = 0x2604,
+  TooManyTargetDescriptors = 0x2606,
+  UnsupportedTargetDescriptorTypeCode = 0x2607,
+  TooManySegmentDescriptors = 0x2608,
+  UnsupportedSegmentDescriptorTypeCode = 0x2609,
+  UnexpectedInexactSegment = 0x260a,
+  InlineDataLengthExceeded = 0x260b,
   WriteProtected = 0x2700,
   InvalidFieldInInformationUnit = 0x0e03,
   PowerOnResetOrBusDeviceReset = 0x2900,
@@ -41,10 +54,12 @@ export const enum Asc {
   ReservationsPreempted = 0x2a03,
   ReservationsReleased = 0x2a04,
   RegistrationsPreempted = 0x2a05,
+  AsymmetricAccessStateChanged = 0x2a06,
   CapacityDataHasChanged = 0x2a09,
   SavingParametersNotSupported = 0x3900,
   ReportedLunsDataHasChanged = 0x3f0e,
   InternalTargetFailure = 0x4400,
+  InsufficientResources = 0x5503,
   InsufficientRegistrationResources = 0x5504,
 }
 

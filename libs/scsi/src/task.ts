@@ -124,6 +124,11 @@ export interface ScsiTargetDevice {
    * tasks on that LUN must end as aborted (SPC-4 5.13.11.2.5, SAM-5 5.6).
    */
   setTaskAborter(abort: TaskAborter): void;
+  /**
+   * The target port groups the transport exports this target through (iSCSI: one per portal group, with one
+   * target port whose relative id is the portal group tag), for REPORT TARGET PORT GROUPS.
+   */
+  setTargetPortGroups?(groups: readonly { id: number; relativeTargetPortIds: readonly number[] }[]): void;
 }
 
 /** Aborts every task of these I_T nexuses (ids as in `ItNexus.id`) addressed to this LUN; must not throw. */

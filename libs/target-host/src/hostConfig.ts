@@ -20,6 +20,15 @@ const flatStoreSchema = z.object({
   thin: z.boolean().optional(),
 }).strict();
 
+/** States an operator may configure; transitioning is only ever set at runtime (HA). */
+export const ALUA_CONFIG_STATES = ['optimized', 'non-optimized', 'standby', 'unavailable'] as const;
+
+/** ALUA access state of the LU per target port group (= portal group tag); groups not named are optimized. */
+const aluaSchema = z.record(
+  z.string().regex(/^\d+$/, 'keys are target port group numbers (portal group tags)'),
+  z.enum(ALUA_CONFIG_STATES),
+);
+
 export const lunSchema = z.object({
   lun: z.number().int().min(0).max(16383),
   /** Stable identity: VPD 0x83 designators and the serial number derive from it. */
@@ -27,6 +36,7 @@ export const lunSchema = z.object({
   name: z.string().min(1).max(64).optional(),
   blockSize: z.union([z.literal(512), z.literal(4096)]).default(512),
   readOnly: z.boolean().default(false),
+  alua: aluaSchema.optional(),
   store: flatStoreSchema,
 }).strict();
 
@@ -72,11 +82,18 @@ export function parseHostConfig(input: unknown): HostConfig {
   }
   const config = result.data;
   const lunsSeen = new Map<string, Set<number>>();
+  const portalGroups = new Set(config.portals.map((p) => p.portalGroupTag));
   for (const t of config.targets) {
     const seen = lunsSeen.get(t.name.toLowerCase()) ?? new Set<number>();
+    const exportedThrough = new Set(t.portalGroupTags ?? portalGroups);
     for (const l of t.luns) {
       if (seen.has(l.lun)) throw new HostConfigError(`target ${t.name}: LUN ${l.lun} is defined twice`);
       seen.add(l.lun);
+      for (const group of Object.keys(l.alua ?? {})) {
+        if (!exportedThrough.has(Number(group))) {
+          throw new HostConfigError(`target ${t.name} LUN ${l.lun}: ALUA state for port group ${group}, but the target is not exported through such a portal group (tpg=)`);
+        }
+      }
     }
     lunsSeen.set(t.name.toLowerCase(), seen);
   }

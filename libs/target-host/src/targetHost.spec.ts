@@ -3,6 +3,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigurationError, silentLogger } from '@tandem/iscsi';
+import { LuRegistry } from '@tandem/scsi';
 import { HostConfigError, parseHostConfig } from './hostConfig';
 import { TargetHost, derivedDeviceId } from './targetHost';
 
@@ -51,6 +52,28 @@ describe('TargetHost', () => {
     await expect(host.luns[0].store.read(Buffer.alloc(512), 0, 512, 0)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('registers every LU of the node in one registry, so EXTENDED COPY can cross targets', async () => {
+    const host = await TargetHost.start(
+      {
+        portals: [{ host: '127.0.0.1', port: 0 }],
+        targets: ['a', 'b'].map((t) => ({
+          name: `${IQN}-${t}`,
+          luns: [{ lun: 0, store: { kind: 'flat', path: path.join(dir, `${t}.img`), sizeBytes: 1 << 20, create: true } }],
+        })),
+      },
+      silentLogger,
+    );
+    try {
+      const [a, b] = host.luns.map((h) => h.unit);
+      const registry = LuRegistry.of(a);
+      expect(registry).toBeDefined();
+      expect(LuRegistry.of(b)).toBe(registry);
+      expect(registry!.find(3, b.identity.naa)).toBe(b);
+    } finally {
+      await host.stop(100);
+    }
+  });
+
   it('reports a port in use and leaves no store open', async () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
@@ -61,6 +84,30 @@ describe('TargetHost', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('applies configured ALUA states and changes them live', async () => {
+    const input = {
+      portals: [{ host: '127.0.0.1', port: 0, portalGroupTag: 1 }, { host: '127.0.0.1', port: 0, portalGroupTag: 2 }],
+      targets: [{ name: IQN, luns: [{ lun: 0, alua: { 2: 'standby' }, store: { kind: 'flat', path: path.join(dir, 'a.img'), sizeBytes: 1 << 20, create: true } }] }],
+    };
+    const host = await TargetHost.start(input, silentLogger);
+    try {
+      const unit = host.luns[0].unit;
+      expect([unit.alua.stateOf(1), unit.alua.stateOf(2)]).toEqual(['optimized', 'standby']);
+      expect(unit.alua.portGroups().map((g) => [g.id, g.relativeTargetPortIds])).toEqual([[1, [1]], [2, [2]]]);
+      expect(host.setAluaState(IQN, 0, 2, 'non-optimized')).toBe(true);
+      expect(unit.alua.stateOf(2)).toBe('non-optimized');
+      expect(() => host.setAluaState('iqn.2026-11.io.tandem:nope', 0, 1, 'standby')).toThrow(/no target/);
+    } finally {
+      await host.stop(100);
+    }
+  });
+
+  it('refuses ALUA states for a portal group the target is not exported through', () => {
+    const lun = { lun: 0, alua: { 3: 'standby' }, store: { kind: 'flat', path: '/x' } };
+    expect(() => parseHostConfig({ portals: [{ host: '127.0.0.1', port: 0 }], targets: [{ name: IQN, luns: [lun] }] })).toThrow(/port group 3/);
+    expect(() => parseHostConfig({ portals: [{ host: '127.0.0.1', port: 0 }], targets: [{ name: IQN, luns: [{ ...lun, alua: { 1: 'asleep' } }] }] })).toThrow(/alua/);
   });
 
   it('refuses a missing image without create', async () => {

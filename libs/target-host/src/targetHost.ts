@@ -4,7 +4,7 @@
  */
 import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
-import { LogicalUnit, ScsiTarget } from '@tandem/scsi';
+import { AluaAccessState, LogicalUnit, LuRegistry, ScsiTarget } from '@tandem/scsi';
 import { BlockStore, FlatStore } from '@tandem/storage';
 import { HostConfig, LunConfig, TargetConfig, parseHostConfig } from './hostConfig';
 
@@ -22,7 +22,27 @@ export class TargetHost {
     readonly server: IscsiServer,
     readonly luns: HostedLun[],
     private readonly log: Logger,
+    /** SCSI target device per target name (lower case). */
+    private readonly devices: ReadonlyMap<string, ScsiTarget>,
   ) {}
+
+  /**
+   * Sets the ALUA access state of one LU through one target port group (portal group tag), live: initiators
+   * see ASYMMETRIC ACCESS STATE CHANGED and REPORT TARGET PORT GROUPS reports the new state. False when the
+   * group already was in that state.
+   */
+  setAluaState(target: string, lun: number, portGroup: number, state: AluaAccessState): boolean {
+    const device = this.devices.get(target.toLowerCase());
+    if (!device) throw new Error(`no target ${target}`);
+    const changed = device.setAccessState(lun, portGroup, state);
+    if (changed) this.log.info({ target, lun, portGroup, state }, 'ALUA access state changed');
+    return changed;
+  }
+
+  /** The SCSI target device of a target (for the HA layer: port groups, access states, reservations). */
+  device(target: string): ScsiTarget | undefined {
+    return this.devices.get(target.toLowerCase());
+  }
 
   /** Validates the config, opens everything, listens. On any failure, what was opened is closed again. */
   static async start(input: unknown, log: Logger): Promise<TargetHost> {
@@ -38,8 +58,12 @@ export class TargetHost {
         limits: config.maxRecvDataSegmentLength ? { maxRecvDataSegmentLength: config.maxRecvDataSegmentLength } : undefined,
         logger: log,
       });
+      const devices = new Map<string, ScsiTarget>();
+      // One registry for the node: EXTENDED COPY may copy between any two LUs of it, across targets.
+      const registry = new LuRegistry();
       for (const t of config.targets) {
-        const device = new ScsiTarget();
+        const device = new ScsiTarget({ registry });
+        devices.set(t.name.toLowerCase(), device);
         for (const l of t.luns) {
           const hosted = await openLun(t, l);
           opened.push(hosted);
@@ -48,7 +72,7 @@ export class TargetHost {
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
       }
       await server.start();
-      return new TargetHost(config, server, opened, log);
+      return new TargetHost(config, server, opened, log, devices);
     } catch (err) {
       await Promise.allSettled(opened.map((h) => h.store.close()));
       throw err;
@@ -79,6 +103,7 @@ async function openLun(t: TargetConfig, l: LunConfig): Promise<HostedLun> {
     identity: { deviceId, name: l.name ?? `${t.name.split(':').pop()}-lun${l.lun}` },
     // APTPL state lives beside the image, so it follows the device if the image moves.
     prStatePath: `${l.store.path}.pr.json`,
+    aluaStates: l.alua,
   });
   return { target: t.name, lun: l.lun, deviceId, store, unit };
 }

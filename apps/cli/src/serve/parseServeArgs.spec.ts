@@ -19,6 +19,16 @@ describe('tandem serve flags', () => {
     expect(() => parseLunSpec('zero=flat:/x')).toThrow(ServeArgsError);
   });
 
+  it('reads ALUA states per portal group', () => {
+    expect(parseLunSpec('0=flat:/x,alua=1:optimized/2:non-optimized').alua).toEqual({ 1: 'optimized', 2: 'non-optimized' });
+    expect(parseLunSpec('0=flat:/x,alua=02:standby/3:unavailable').alua).toEqual({ 2: 'standby', 3: 'unavailable' });
+    expect(parseLunSpec('0=flat:/x').alua).toBeUndefined();
+    expect(() => parseLunSpec('0=flat:/x,alua=1:offline')).toThrow(/TPG:STATE/);
+    expect(() => parseLunSpec('0=flat:/x,alua=1:standby/01:optimized')).toThrow(/twice/);
+    expect(() => parseLunSpec('0=flat:/x,alua=0:standby')).toThrow(ServeArgsError);
+    expect(() => parseLunSpec('0=flat:/x,alua=')).toThrow(ServeArgsError);
+  });
+
   it('reads one-way and mutual CHAP', () => {
     expect(parseChap('u:s')).toEqual({ username: 'u', secret: 's' });
     expect(parseChap('u:s:t:m')).toEqual({ username: 'u', secret: 's', mutualUsername: 't', mutualSecret: 'm' });

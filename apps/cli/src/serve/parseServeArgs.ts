@@ -3,7 +3,7 @@
  * before it; a --chap before any --target applies to every target that has none of its own.
  */
 import { parseSize } from '@tandem/storage';
-import { HostConfigInput } from '@tandem/target-host';
+import { ALUA_CONFIG_STATES, HostConfigInput } from '@tandem/target-host';
 
 export type ServeToken = { flag: 'listen' | 'target' | 'lun' | 'chap' | 'discovery-chap' | 'nop-interval' | 'nop-timeout'; value: string };
 
@@ -27,7 +27,7 @@ export function parseListen(value: string): { host: string; port: number; portal
 
 export function parseLunSpec(value: string): HostConfigInput['targets'][number]['luns'][number] {
   const m = /^(\d+)=([a-z]+):(.+)$/.exec(value);
-  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin]`);
+  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin][,alua=1:optimized/2:standby]`);
   const lun = Number(m[1]);
   const kind = m[2];
   if (kind !== 'flat') throw new ServeArgsError(`--lun ${value}: store kind "${kind}" is not available (flat)`);
@@ -39,6 +39,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   let thin: boolean | undefined;
   let readOnly = false;
   let deviceId: string | undefined;
+  let alua: Record<string, (typeof ALUA_CONFIG_STATES)[number]> | undefined;
   for (const o of opts) {
     const eq = o.indexOf('=');
     const k = eq < 0 ? o : o.slice(0, eq);
@@ -72,12 +73,31 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
         if (!v || !/^[A-Za-z0-9._:-]{1,64}$/.test(v)) throw new ServeArgsError(`--lun ${value}: id must be 1-64 letters, digits or ._:-`);
         deviceId = v;
         break;
+      case 'alua':
+        alua = parseAluaOption(value, v ?? '');
+        break;
       default:
         throw new ServeArgsError(`--lun ${value}: unknown option "${o}"`);
     }
   }
   if (create && sizeBytes === undefined) throw new ServeArgsError(`--lun ${value}: "create" needs a size (e.g. size=1GiB)`);
-  return { lun, deviceId, blockSize, readOnly, store: { kind: 'flat', path, sizeBytes, create, thin } };
+  return { lun, deviceId, blockSize, readOnly, ...(alua ? { alua } : {}), store: { kind: 'flat', path, sizeBytes, create, thin } };
+}
+
+/** `alua=TPG:STATE[/TPG:STATE…]`, e.g. `alua=1:optimized/2:non-optimized`; groups not named stay optimized. */
+export function parseAluaOption(lunSpec: string, value: string): Record<string, (typeof ALUA_CONFIG_STATES)[number]> {
+  const states: Record<string, (typeof ALUA_CONFIG_STATES)[number]> = {};
+  for (const part of value.split('/')) {
+    const m = /^(\d{1,5}):([a-z-]+)$/.exec(part);
+    const state = ALUA_CONFIG_STATES.find((s) => s === m?.[2]);
+    if (!m || !state || Number(m[1]) < 1 || Number(m[1]) > 65535) {
+      throw new ServeArgsError(`--lun ${lunSpec}: alua expects TPG:STATE[/TPG:STATE…] with STATE one of ${ALUA_CONFIG_STATES.join(', ')} (e.g. alua=1:optimized/2:standby)`);
+    }
+    const group = String(Number(m[1]));
+    if (group in states) throw new ServeArgsError(`--lun ${lunSpec}: alua names port group ${group} twice`);
+    states[group] = state;
+  }
+  return states;
 }
 
 export function parseChap(value: string, flag = '--chap') {

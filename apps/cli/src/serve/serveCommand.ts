@@ -20,7 +20,11 @@ export function serveCommand(): Command {
     .description('serve iSCSI targets from image files (standalone, no control plane)')
     .option('--listen <host:port[,tpg=N]>', 'portal to listen on (repeatable; default 0.0.0.0:3260)', collect('listen'))
     .option('--target <iqn>', 'target name; the --lun and --chap options after it belong to it (repeatable)', collect('target'))
-    .option('--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID]>', 'a LUN of the preceding target (repeatable)', collect('lun'))
+    .option(
+      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…]>',
+      'a LUN of the preceding target (repeatable); alua= sets its access state per portal group (optimized, non-optimized, standby, unavailable)',
+      collect('lun'),
+    )
     .option('--chap <user:secret[:mutualuser:mutualsecret]>', 'CHAP for the preceding target (before any --target: for all)', collect('chap'))
     .option('--discovery-chap <user:secret[:mutualuser:mutualsecret]>', 'require CHAP for discovery sessions', collect('discovery-chap'))
     .option('--nop-interval <seconds>', 'ping an idle initiator after this many seconds (default 10)', collect('nop-interval'))
@@ -28,7 +32,10 @@ export function serveCommand(): Command {
     .addHelpText('after', `
 Example:
   tandem serve --listen 127.0.0.1:3260 --target iqn.2026-11.io.tandem:demo \\
-    --lun 0=flat:/var/lib/tandem/disk0.img,size=1GiB,create --chap alice:averylongsecret`)
+    --lun 0=flat:/var/lib/tandem/disk0.img,size=1GiB,create --chap alice:averylongsecret
+  One LU through two portal groups (two ALUA target port groups; multipath on one node):
+  tandem serve --listen 127.0.0.1:3260,tpg=1 --listen 127.0.0.1:3261,tpg=2 --target iqn.2026-11.io.tandem:mp \
+    --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized`)
     .action(async () => {
       await runServe(tokens);
     });
@@ -54,6 +61,7 @@ export async function runServe(tokens: ServeToken[]): Promise<void> {
       chap: t.chap ? (t.chap.mutualUsername ? 'mutual' : 'one-way') : 'none',
       luns: host.luns.filter((l) => l.target === t.name).map((l) => ({
         lun: l.lun, store: l.store.location, size: formatSize(l.store.sizeBytes), sector: l.store.blockSize, thin: l.store.thin, deviceId: l.deviceId,
+        alua: Object.fromEntries(l.unit.alua.portGroups().map((g) => [g.id, l.unit.alua.stateOf(g.id)])),
       })),
     })),
   }, 'ready');
