@@ -1,0 +1,11 @@
+export * from './types';
+export * from './errors';
+export * from './upcasters';
+export * from './eventStore';
+export * from './appendToStream';
+export * from './readStream';
+export * from './readAll';
+export * from './checkpoints';
+export * from './subscribe';
+export * from './embeddedPostgres';
+export { eventStoreMigrations } from './migrations/1761000000000-CreateEventStore';
