@@ -1,7 +1,9 @@
 /*
- * The two Linux file calls Node lacks, for thin FLAT images:
+ * The Linux file calls Node lacks, for FLAT images:
  *   punchHole(fd, offset, length) -> Promise<void>   fallocate(PUNCH_HOLE | KEEP_SIZE) on the libuv pool
  *   seekData(fd, offset) / seekHole(fd, offset) -> number (-1 when there is no data at or after offset)
+ *   ioBatch(fd, kinds, buffers, positions, sync, callback)   many preads/pwrites as ONE libuv pool job, so the
+ *     data path pays one thread hand-off per event-loop tick instead of two futex round trips per I/O
  * N-API only, so one build serves every Node version of the same ABI.
  */
 #include <errno.h>
@@ -123,11 +125,150 @@ static napi_value seek_hole(napi_env env, napi_callback_info info) {
   return seek(env, info, SEEK_HOLE, "lseek(SEEK_HOLE)");
 }
 
+/* ---- ioBatch ---------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int fd;
+  uint32_t count;
+  int sync;
+  uint8_t *kinds;      /* 0 = read, 1 = write */
+  char **data;
+  size_t *lengths;
+  int64_t *positions;
+  int32_t *results;    /* 0, or -errno */
+  napi_ref buffers;    /* keeps the JS buffers alive until completion */
+  napi_ref callback;
+  napi_async_work work;
+} Batch;
+
+static void batch_free(napi_env env, Batch *b) {
+  if (b->buffers) napi_delete_reference(env, b->buffers);
+  if (b->callback) napi_delete_reference(env, b->callback);
+  free(b->kinds);
+  free(b->data);
+  free(b->lengths);
+  free(b->positions);
+  free(b->results);
+  free(b);
+}
+
+static void batch_execute(napi_env env, void *arg) {
+  (void)env;
+  Batch *b = arg;
+  int wrote = 0;
+  for (uint32_t i = 0; i < b->count; i++) {
+    size_t done = 0;
+    int32_t result = 0;
+    while (done < b->lengths[i]) {
+      ssize_t n = b->kinds[i] == 1
+        ? pwrite(b->fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done))
+        : pread(b->fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        result = -errno;
+        break;
+      }
+      if (n == 0) {
+        /* A read past the end of the file: the checked range cannot get here, but never loop forever. */
+        if (b->kinds[i] == 0) memset(b->data[i] + done, 0, b->lengths[i] - done);
+        else result = -EIO;
+        break;
+      }
+      done += (size_t)n;
+    }
+    b->results[i] = result;
+    if (b->kinds[i] == 1 && result == 0) wrote = 1;
+  }
+  if (b->sync && wrote && fdatasync(b->fd) != 0) {
+    int32_t err = -errno;
+    for (uint32_t i = 0; i < b->count; i++) if (b->kinds[i] == 1 && b->results[i] == 0) b->results[i] = err;
+  }
+}
+
+static void batch_complete(napi_env env, napi_status status, void *arg) {
+  Batch *b = arg;
+  napi_value cb, global, buffer, results, argv[1];
+  void *raw = NULL;
+  if (status != napi_ok) for (uint32_t i = 0; i < b->count; i++) b->results[i] = -ECANCELED;
+  if (napi_create_arraybuffer(env, b->count * sizeof(int32_t), &raw, &buffer) == napi_ok &&
+      napi_create_typedarray(env, napi_int32_array, b->count, buffer, 0, &results) == napi_ok &&
+      napi_get_reference_value(env, b->callback, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
+    memcpy(raw, b->results, b->count * sizeof(int32_t));
+    argv[0] = results;
+    napi_call_function(env, global, cb, 1, argv, NULL);
+  }
+  napi_delete_async_work(env, b->work);
+  batch_free(env, b);
+}
+
+static napi_value io_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int fd;
+  uint32_t count = 0;
+  bool sync = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_array_length(env, argv[2], &count) != napi_ok ||
+      napi_get_value_bool(env, argv[4], &sync) != napi_ok || count == 0) {
+    napi_throw_type_error(env, NULL, "ioBatch(fd, kinds, buffers, positions, sync, callback)");
+    return NULL;
+  }
+  napi_typedarray_type ktype, ptype;
+  size_t klen, plen;
+  void *kdata, *pdata;
+  if (napi_get_typedarray_info(env, argv[1], &ktype, &klen, &kdata, NULL, NULL) != napi_ok || ktype != napi_uint8_array || klen < count ||
+      napi_get_typedarray_info(env, argv[3], &ptype, &plen, &pdata, NULL, NULL) != napi_ok || ptype != napi_float64_array || plen < count) {
+    napi_throw_type_error(env, NULL, "ioBatch: kinds must be a Uint8Array and positions a Float64Array as long as buffers");
+    return NULL;
+  }
+  Batch *b = calloc(1, sizeof *b);
+  if (!b) {
+    napi_throw_error(env, NULL, "ioBatch: out of memory");
+    return NULL;
+  }
+  b->fd = fd;
+  b->count = count;
+  b->sync = sync;
+  b->kinds = malloc(count);
+  b->data = malloc(count * sizeof(char *));
+  b->lengths = malloc(count * sizeof(size_t));
+  b->positions = malloc(count * sizeof(int64_t));
+  b->results = calloc(count, sizeof(int32_t));
+  if (!b->kinds || !b->data || !b->lengths || !b->positions || !b->results) {
+    batch_free(env, b);
+    napi_throw_error(env, NULL, "ioBatch: out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    void *ptr;
+    size_t len;
+    double pos = ((double *)pdata)[i];
+    if (napi_get_element(env, argv[2], i, &item) != napi_ok || napi_get_buffer_info(env, item, &ptr, &len) != napi_ok || pos < 0) {
+      batch_free(env, b);
+      napi_throw_type_error(env, NULL, "ioBatch: every buffer must be a Buffer and every position non-negative");
+      return NULL;
+    }
+    b->kinds[i] = ((uint8_t *)kdata)[i];
+    b->data[i] = ptr;
+    b->lengths[i] = len;
+    b->positions[i] = (int64_t)pos;
+  }
+  napi_value name;
+  CHECK(napi_create_reference(env, argv[2], 1, &b->buffers));
+  CHECK(napi_create_reference(env, argv[5], 1, &b->callback));
+  CHECK(napi_create_string_utf8(env, "tandem_fs.ioBatch", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, batch_execute, batch_complete, b, &b->work));
+  CHECK(napi_queue_async_work(env, b->work));
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"punchHole", NULL, punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ioBatch", NULL, io_batch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

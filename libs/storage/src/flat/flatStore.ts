@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { BlockStore, ByteRange, StoreError, checkGeometry } from '../blockStore';
+import { IoBatcher } from './ioBatcher';
 import { NativeFs, nativeFs } from './nativeFs';
 
 export interface FlatStoreOptions {
@@ -19,6 +20,8 @@ const ZERO_CHUNK = 1024 * 1024;
 export class FlatStore implements BlockStore {
   readonly kind = 'flat' as const;
   private closed = false;
+  /** Batches the data path's I/O per event-loop tick when the native addon is present; plain fs otherwise. */
+  private readonly batcher: IoBatcher | null;
   /** Present on thin images when the native addon is available (see nativeFs.ts). */
   readonly discard?: (position: number, length: number) => Promise<void>;
   readonly mappedRanges?: (position: number, length: number, maxRanges: number) => Promise<ByteRange[]>;
@@ -30,7 +33,9 @@ export class FlatStore implements BlockStore {
     private size: number,
     readonly thin: boolean,
   ) {
-    const native = thin ? nativeFs() : null;
+    const addon = nativeFs();
+    this.batcher = addon ? new IoBatcher(fd, addon.ioBatch, location) : null;
+    const native = thin ? addon : null;
     if (native) {
       this.discard = (position, length) => this.punchHole(native, position, length);
       this.mappedRanges = (position, length, maxRanges) => this.dataExtents(native, position, length, maxRanges);
@@ -86,6 +91,7 @@ export class FlatStore implements BlockStore {
   }
 
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    if (this.batcher && !this.closed) return this.batcher.submit(false, buf.subarray(bufOffset, bufOffset + length), position, false);
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
       const step = (done: number): void => {
@@ -105,6 +111,7 @@ export class FlatStore implements BlockStore {
   }
 
   write(buf: Buffer, bufOffset: number, length: number, position: number, fua: boolean): Promise<void> {
+    if (this.batcher && !this.closed) return this.batcher.submit(true, buf.subarray(bufOffset, bufOffset + length), position, fua);
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new StoreError(`${this.location} is closed`, 'CLOSED'));
       const step = (done: number): void => {
@@ -172,6 +179,8 @@ export class FlatStore implements BlockStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Batched I/O still in the pool uses this fd: it must not be closed (and its number reused) under them.
+    await this.batcher?.drain();
     await new Promise<void>((resolve) => fs.fdatasync(this.fd, () => resolve()));
     fs.closeSync(this.fd);
   }

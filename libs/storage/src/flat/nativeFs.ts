@@ -5,7 +5,19 @@
  */
 import * as path from 'path';
 
+/** Runs preads (kind 0) and pwrites (kind 1) of whole buffers as one pool job; results are 0 or -errno. */
+export type IoBatchFn = (
+  fd: number,
+  kinds: Uint8Array,
+  buffers: Buffer[],
+  positions: Float64Array,
+  sync: boolean,
+  done: (results: Int32Array) => void,
+) => void;
+
 export interface NativeFs {
+  /** Batched positional I/O for the data path (see ioBatcher.ts). */
+  ioBatch: IoBatchFn;
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), on the libuv thread pool. */
   punchHole(fd: number, offset: number, length: number): Promise<void>;
   /** lseek(SEEK_DATA): the first data byte at or after offset, or -1 when only a hole follows. */

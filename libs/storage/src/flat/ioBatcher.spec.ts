@@ -1,0 +1,62 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { nativeFs } from './nativeFs';
+import { IoBatcher } from './ioBatcher';
+
+const native = nativeFs();
+
+describe('IoBatcher', () => {
+  let dir: string;
+  let fd: number;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-batch-'));
+    fd = fs.openSync(path.join(dir, 'f.img'), 'w+');
+    fs.ftruncateSync(fd, 1 << 20);
+  });
+  afterEach(() => {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is available (the addon is built by npm ci)', () => {
+    expect(native).not.toBeNull();
+  });
+
+  it('runs the writes and reads of one tick as batched jobs, in order per buffer', async () => {
+    const calls: number[] = [];
+    const b = new IoBatcher(fd, (...args) => {
+      calls.push(args[2].length);
+      native!.ioBatch(...args);
+    }, 'f.img');
+    const blocks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(4096, i + 1));
+    await Promise.all(blocks.map((blk, i) => b.submit(true, blk, i * 4096, i === 39)));
+    expect(calls.reduce((a, c) => a + c, 0)).toBe(40);
+    expect(calls.length).toBeLessThanOrEqual(4); // one tick: a handful of jobs, not forty
+    const back = blocks.map(() => Buffer.alloc(4096));
+    await Promise.all(back.map((blk, i) => b.submit(false, blk, i * 4096, false)));
+    back.forEach((blk, i) => expect(blk.equals(blocks[i])).toBe(true));
+  });
+
+  it('rejects each failed I/O with its errno and lets the others through', async () => {
+    const ro = fs.openSync(path.join(dir, 'f.img'), 'r');
+    try {
+      const b = new IoBatcher(ro, native!.ioBatch, 'f.img');
+      const read = b.submit(false, Buffer.alloc(512), 0, false);
+      const write = b.submit(true, Buffer.alloc(512, 1), 0, false);
+      await expect(read).resolves.toBeUndefined();
+      await expect(write).rejects.toMatchObject({ code: 'EBADF', syscall: 'pwrite' });
+    } finally {
+      fs.closeSync(ro);
+    }
+  });
+
+  it('drains in-flight jobs before its owner closes the file', async () => {
+    const b = new IoBatcher(fd, native!.ioBatch, 'f.img');
+    let done = 0;
+    for (let i = 0; i < 64; i++) void b.submit(true, Buffer.alloc(4096, 7), i * 4096, false).then(() => done++);
+    await b.drain();
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(64);
+  });
+});
