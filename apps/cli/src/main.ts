@@ -6,9 +6,9 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('tandem')
     .description('Tandem: a highly-available virtual SAN')
     .version(require('../package.json').version)
-    .showHelpAfterError()
+    .showHelpAfterError('(tandem --help lists the commands)')
     .exitOverride(exitOnUsageError);
-  program.addCommand(serveCommand().exitOverride(exitOnUsageError).showHelpAfterError());
+  program.addCommand(serveCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem serve --help lists the options)'));
   await program.parseAsync(argv);
 }
 
