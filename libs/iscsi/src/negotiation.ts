@@ -98,6 +98,27 @@ const NUMERIC_RANGE: Record<NumericKey, [number, number]> = {
   ErrorRecoveryLevel: [0, 2],
 };
 
+/** RFC 7143 result function of each numeric key: min or max of the offer and our limit. */
+const NUMERIC_RESULT: Record<Exclude<NumericKey, 'MaxRecvDataSegmentLength'>, (offer: number, l: TargetLimits, p: SessionParameters) => number> = {
+  MaxBurstLength: (n, l) => Math.min(n, l.maxBurstLength),
+  FirstBurstLength: (n, l, p) => Math.min(n, l.firstBurstLength, p.maxBurstLength),
+  MaxOutstandingR2T: (n, l) => Math.min(n, l.maxOutstandingR2T),
+  MaxConnections: (n, l) => Math.min(n, l.maxConnections),
+  ErrorRecoveryLevel: (n, l) => Math.min(n, l.errorRecoveryLevel),
+  DefaultTime2Wait: (n, l) => Math.max(n, l.defaultTime2Wait),
+  DefaultTime2Retain: (n, l) => Math.min(n, l.defaultTime2Retain),
+};
+
+const NUMERIC_FIELD: Record<keyof typeof NUMERIC_RESULT, (p: SessionParameters, v: number) => void> = {
+  MaxBurstLength: (p, v) => (p.maxBurstLength = v),
+  FirstBurstLength: (p, v) => (p.firstBurstLength = v),
+  MaxOutstandingR2T: (p, v) => (p.maxOutstandingR2T = v),
+  MaxConnections: (p, v) => (p.maxConnections = v),
+  ErrorRecoveryLevel: (p, v) => (p.errorRecoveryLevel = v),
+  DefaultTime2Wait: (p, v) => (p.defaultTime2Wait = v),
+  DefaultTime2Retain: (p, v) => (p.defaultTime2Retain = v),
+};
+
 /** Keys handled by the login state machine itself, not by operational negotiation. */
 export const LOGIN_KEYS = new Set([
   'InitiatorName', 'InitiatorAlias', 'TargetName', 'SessionType', 'AuthMethod',
@@ -166,54 +187,27 @@ export class OperationalNegotiator {
         return choice;
       }
       case 'MaxRecvDataSegmentLength': {
+        // Declarative, per direction: the initiator's value bounds what we send; we answer with ours.
         const n = this.number(key, value);
         if (n === undefined) return 'Reject';
         p.maxXmitDataSegmentLength = n;
         this.declaredOwnMaxRecv = true;
         return String(L.maxRecvDataSegmentLength);
       }
-      case 'MaxBurstLength': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.maxBurstLength = Math.min(n, L.maxBurstLength);
-        if (p.firstBurstLength > p.maxBurstLength) p.firstBurstLength = p.maxBurstLength;
-        return String(p.maxBurstLength);
-      }
-      case 'FirstBurstLength': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.firstBurstLength = Math.min(n, L.firstBurstLength, p.maxBurstLength);
-        return String(p.firstBurstLength);
-      }
-      case 'MaxOutstandingR2T': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.maxOutstandingR2T = Math.min(n, L.maxOutstandingR2T);
-        return String(p.maxOutstandingR2T);
-      }
-      case 'MaxConnections': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.maxConnections = Math.min(n, L.maxConnections);
-        return String(p.maxConnections);
-      }
-      case 'ErrorRecoveryLevel': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.errorRecoveryLevel = Math.min(n, L.errorRecoveryLevel);
-        return String(p.errorRecoveryLevel);
-      }
-      case 'DefaultTime2Wait': {
-        const n = this.number(key, value);
-        if (n === undefined) return 'Reject';
-        p.defaultTime2Wait = Math.max(n, L.defaultTime2Wait);
-        return String(p.defaultTime2Wait);
-      }
+      case 'MaxBurstLength':
+      case 'FirstBurstLength':
+      case 'MaxOutstandingR2T':
+      case 'MaxConnections':
+      case 'ErrorRecoveryLevel':
+      case 'DefaultTime2Wait':
       case 'DefaultTime2Retain': {
         const n = this.number(key, value);
         if (n === undefined) return 'Reject';
-        p.defaultTime2Retain = Math.min(n, L.defaultTime2Retain);
-        return String(p.defaultTime2Retain);
+        const result = NUMERIC_RESULT[key](n, L, p);
+        NUMERIC_FIELD[key](p, result);
+        // FirstBurstLength may never exceed MaxBurstLength, whichever was negotiated first.
+        if (p.firstBurstLength > p.maxBurstLength) p.firstBurstLength = p.maxBurstLength;
+        return String(result);
       }
       case 'ImmediateData': {
         const b = yesNo(value);
