@@ -1,0 +1,86 @@
+/**
+ * The orchestrator as a Nest module: the database (Postgres or embedded PGlite), NATS, the command bus with its
+ * NATS listener, the read-model projector and the JetStream outbox, started and stopped in that order.
+ */
+import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { connect, type NatsConnection } from 'nats';
+import { CommandBus } from './commands/commandBus';
+import { ORCHESTRATOR_SETTINGS, type OrchestratorSettings } from './config';
+import { openDatabaseFromSettings } from './database/openFromSettings';
+import type { OrchestratorDatabase } from './database/orchestratorDatabase';
+import { CommandListener } from './nats/commandListener';
+import { JetStreamOutbox } from './outbox/jetStreamOutbox';
+import { ReadModelProjector } from './projections/readModelProjector';
+import { ReadModels } from './readModels.service';
+
+export const ORCHESTRATOR_DATABASE = Symbol('ORCHESTRATOR_DATABASE');
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+
+@Injectable()
+class OrchestratorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Orchestrator');
+
+  constructor(
+    @Inject(ORCHESTRATOR_SETTINGS) private readonly settings: OrchestratorSettings,
+    @Inject(ORCHESTRATOR_DATABASE) private readonly db: OrchestratorDatabase,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection | null,
+    @Inject(ReadModelProjector) private readonly projector: ReadModelProjector,
+    @Inject(JetStreamOutbox) private readonly outbox: JetStreamOutbox | null,
+    @Inject(CommandListener) private readonly listener: CommandListener | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.settings.runProjector) this.projector.start();
+    if (this.outbox) await this.outbox.start();
+    this.listener?.start();
+    this.logger.log(`ready: schema ${this.db.schema}, ${this.settings.databaseUrl ? 'Postgres' : `embedded PGlite in ${this.settings.dataDir}`}, NATS ${this.nc ? this.settings.natsUrl : 'off'}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.listener?.stop();
+    await this.outbox?.stop();
+    await this.projector.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nc?.drain().catch(() => undefined);
+    await this.db.close();
+  }
+}
+
+@Module({})
+export class OrchestratorModule {
+  static forRoot(settings: OrchestratorSettings): DynamicModule {
+    const needsNats = settings.listenForCommands || settings.runOutbox;
+    return {
+      module: OrchestratorModule,
+      providers: [
+        { provide: ORCHESTRATOR_SETTINGS, useValue: settings },
+        { provide: ORCHESTRATOR_DATABASE, useFactory: () => openDatabaseFromSettings(settings) },
+        {
+          provide: NATS_CONNECTION,
+          useFactory: () =>
+            needsNats ? connect({ servers: settings.natsUrl, name: 'tandem-orchestrator', timeout: 3000, maxReconnectAttempts: -1, reconnectTimeWait: 500 }) : null,
+        },
+        { provide: CommandBus, useFactory: (db: OrchestratorDatabase) => new CommandBus(db), inject: [ORCHESTRATOR_DATABASE] },
+        { provide: ReadModelProjector, useFactory: (db: OrchestratorDatabase) => new ReadModelProjector(db), inject: [ORCHESTRATOR_DATABASE] },
+        { provide: ReadModels, useFactory: (db: OrchestratorDatabase, p: ReadModelProjector) => new ReadModels(db, p), inject: [ORCHESTRATOR_DATABASE, ReadModelProjector] },
+        {
+          provide: JetStreamOutbox,
+          useFactory: (db: OrchestratorDatabase, nc: NatsConnection | null) =>
+            settings.runOutbox && nc
+              ? new JetStreamOutbox(db, nc, { stream: settings.eventsStream, subjectPrefix: settings.subjectPrefix, duplicateWindowMs: settings.duplicateWindowMs })
+              : null,
+          inject: [ORCHESTRATOR_DATABASE, NATS_CONNECTION],
+        },
+        {
+          provide: CommandListener,
+          useFactory: (nc: NatsConnection | null, bus: CommandBus) => (settings.listenForCommands && nc ? new CommandListener(nc, bus, settings.subjectPrefix) : null),
+          inject: [NATS_CONNECTION, CommandBus],
+        },
+        OrchestratorLifecycle,
+      ],
+      exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE],
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'crypto';
+import { badInput, conflict, notFound } from '../commandRefused';
+import { defineHandler, streamIdOf } from '../commandHandler';
+import { ensureReplicaFits } from '../placementRules';
+
+/**
+ * A device in a cluster, placed on nodes of that cluster that are not in maintenance and have room. For now one
+ * FLAT replica; the contract already carries 2–3 replicas with priorities for the HA issue.
+ */
+export const createDeviceHandler = defineHandler('CreateDevice', async (cmd, { guards }) => {
+  if (cmd.replicas.length !== 1) throw badInput('replicas', 'HA devices (2 or 3 replicas) are not supported yet; give exactly one replica');
+  if (cmd.storeKind !== 'FLAT') throw badInput('storeKind', `${cmd.storeKind} stores are not supported yet; use FLAT`);
+  if (!(await guards.cluster(cmd.clusterId))) throw notFound('cluster', cmd.clusterId);
+  const deviceId = cmd.deviceId ?? randomUUID();
+  if (await guards.device(deviceId)) throw conflict(`device ${deviceId} already exists`);
+  for (const replica of cmd.replicas) await ensureReplicaFits(guards, replica.nodeId, cmd.clusterId, cmd.sizeBytes, { newPlacement: true });
+  const { name, clusterId, sizeBytes, sectorSize, storeKind, cacheMode, replicas } = cmd;
+  return {
+    kind: 'append',
+    aggregateId: deviceId,
+    streamId: streamIdOf('device', deviceId),
+    expectedVersion: 'no-stream',
+    events: [{ type: 'DeviceCreated', data: { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas } }],
+    enforce: async (tx) => {
+      await tx.query(`INSERT INTO ${tx.table('guard_devices')} (device_id, cluster_id, name, size_bytes, sector_size, version) VALUES ($1, $2, $3, $4, $5, $6)`, [
+        deviceId,
+        clusterId,
+        name,
+        sizeBytes,
+        sectorSize,
+        tx.streamVersion,
+      ]);
+      // Node rows locked in id order (no deadlock between two devices sharing nodes), re-checked under the lock.
+      for (const { nodeId } of [...replicas].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) {
+        await ensureReplicaFits(tx.guards, nodeId, clusterId, sizeBytes, { lock: 'FOR UPDATE', newPlacement: true });
+        await tx.query(`INSERT INTO ${tx.table('guard_replicas')} (device_id, node_id) VALUES ($1, $2)`, [deviceId, nodeId]);
+      }
+    },
+  };
+});

@@ -1,0 +1,47 @@
+/** Orchestrator settings, from the environment (and overridable in code, e.g. by tests or the CLI). */
+import * as path from 'path';
+import { EVENTS_STREAM } from '@tandem/contracts';
+
+export const ORCHESTRATOR_SETTINGS = Symbol('ORCHESTRATOR_SETTINGS');
+
+export interface OrchestratorSettings {
+  /** `postgres://…`; undefined → the embedded PGlite under `dataDir`. */
+  databaseUrl?: string;
+  /** Where the embedded database lives (`<dataDir>/pgdata`). Default `.tandem`. */
+  dataDir: string;
+  /** Postgres schema holding the event log, the read models and the command guards. Default `tandem`. */
+  schema: string;
+  natsUrl: string;
+  /**
+   * Prepended (with a dot) to every subject the orchestrator uses; empty in production. Lets test runs share one
+   * NATS server without hearing each other.
+   */
+  subjectPrefix: string;
+  /** JetStream stream the outbox publishes to. */
+  eventsStream: string;
+  /** JetStream dedupe window for `Nats-Msg-Id`; an outbox restart must republish within it. Default 1 h. */
+  duplicateWindowMs: number;
+  /** Parts that can be switched off (e.g. `tandem events replay` needs none of them). */
+  listenForCommands: boolean;
+  runProjector: boolean;
+  runOutbox: boolean;
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<OrchestratorSettings> = {}): OrchestratorSettings {
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.TANDEM_DATA_DIR ?? '.tandem'),
+    schema: env.TANDEM_DB_SCHEMA ?? 'tandem',
+    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
+    eventsStream: env.TANDEM_EVENTS_STREAM ?? EVENTS_STREAM,
+    duplicateWindowMs: Number(env.TANDEM_DUPLICATE_WINDOW_MS ?? 3_600_000),
+    listenForCommands: true,
+    runProjector: true,
+    runOutbox: true,
+    ...overrides,
+  };
+}
+
+/** `tandem.cmd.site.create` → `<prefix>.tandem.cmd.site.create` when a prefix is set. */
+export const prefixed = (prefix: string, subject: string): string => (prefix ? `${prefix}.${subject}` : subject);

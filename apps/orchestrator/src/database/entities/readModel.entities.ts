@@ -1,0 +1,133 @@
+/**
+ * Read-model rows as TypeORM entities (schema from the DataSource). The projection works on the plain row types
+ * (`SiteRow`, …) so the same code fills these tables and the in-memory state used for time travel.
+ */
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { bigintColumn } from '../sql';
+
+export interface Portal {
+  host: string;
+  port: number;
+}
+
+export interface SiteRow {
+  siteId: string;
+  name: string;
+  description: string | null;
+  /** Stream version of the last event applied. */
+  version: number;
+  createdPosition: number;
+  updatedPosition: number;
+  createdAt: Date;
+}
+
+export interface ClusterRow {
+  clusterId: string;
+  siteId: string;
+  name: string;
+  haStrategy: string;
+  witness: { host: string; port: number } | null;
+  version: number;
+  createdPosition: number;
+  updatedPosition: number;
+  createdAt: Date;
+}
+
+export interface NodeRow {
+  nodeId: string;
+  name: string;
+  softwareVersion: string;
+  build: string;
+  portals: Portal[];
+  syncAddresses: Portal[];
+  heartbeatAddresses: Portal[];
+  capacityBytes: number;
+  /** Sum of the sizes of the device replicas placed on this node. */
+  allocatedBytes: number;
+  clusterId: string | null;
+  inMaintenance: boolean;
+  maintenanceReason: string | null;
+  version: number;
+  createdPosition: number;
+  updatedPosition: number;
+  createdAt: Date;
+}
+
+export interface DeviceRow {
+  deviceId: string;
+  clusterId: string;
+  name: string;
+  sizeBytes: number;
+  sectorSize: number;
+  storeKind: string;
+  cacheMode: string;
+  replicas: { nodeId: string; priority: number }[];
+  version: number;
+  createdPosition: number;
+  updatedPosition: number;
+  createdAt: Date;
+}
+
+@Entity({ name: 'sites' })
+export class SiteEntity implements SiteRow {
+  @PrimaryColumn('uuid', { name: 'site_id' }) siteId!: string;
+  @Column('text') name!: string;
+  @Column('text', { nullable: true }) description!: string | null;
+  @Column('integer') version!: number;
+  @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
+  @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+@Entity({ name: 'clusters' })
+export class ClusterEntity implements ClusterRow {
+  @PrimaryColumn('uuid', { name: 'cluster_id' }) clusterId!: string;
+  @Column('uuid', { name: 'site_id' }) siteId!: string;
+  @Column('text') name!: string;
+  @Column('text', { name: 'ha_strategy' }) haStrategy!: string;
+  @Column('jsonb', { nullable: true }) witness!: { host: string; port: number } | null;
+  @Column('integer') version!: number;
+  @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
+  @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+@Entity({ name: 'nodes' })
+export class NodeEntity implements NodeRow {
+  @PrimaryColumn('uuid', { name: 'node_id' }) nodeId!: string;
+  @Column('text') name!: string;
+  @Column('text', { name: 'software_version' }) softwareVersion!: string;
+  @Column('text') build!: string;
+  @Column('jsonb') portals!: Portal[];
+  @Column('jsonb', { name: 'sync_addresses' }) syncAddresses!: Portal[];
+  @Column('jsonb', { name: 'heartbeat_addresses' }) heartbeatAddresses!: Portal[];
+  @Column('bigint', { name: 'capacity_bytes', transformer: bigintColumn }) capacityBytes!: number;
+  @Column('bigint', { name: 'allocated_bytes', transformer: bigintColumn }) allocatedBytes!: number;
+  @Column('uuid', { name: 'cluster_id', nullable: true }) clusterId!: string | null;
+  @Column('boolean', { name: 'in_maintenance' }) inMaintenance!: boolean;
+  @Column('text', { name: 'maintenance_reason', nullable: true }) maintenanceReason!: string | null;
+  @Column('integer') version!: number;
+  @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
+  @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+@Entity({ name: 'devices' })
+export class DeviceEntity implements DeviceRow {
+  @PrimaryColumn('uuid', { name: 'device_id' }) deviceId!: string;
+  @Column('uuid', { name: 'cluster_id' }) clusterId!: string;
+  @Column('text') name!: string;
+  @Column('bigint', { name: 'size_bytes', transformer: bigintColumn }) sizeBytes!: number;
+  @Column('integer', { name: 'sector_size' }) sectorSize!: number;
+  @Column('text', { name: 'store_kind' }) storeKind!: string;
+  @Column('text', { name: 'cache_mode' }) cacheMode!: string;
+  @Column('jsonb') replicas!: { nodeId: string; priority: number }[];
+  @Column('integer') version!: number;
+  @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
+  @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+export const readModelEntities = [SiteEntity, ClusterEntity, NodeEntity, DeviceEntity];
+/** Table names, in an order that truncation and comparison can rely on. */
+export const READ_MODEL_TABLES = ['sites', 'clusters', 'nodes', 'devices'] as const;

@@ -1,0 +1,108 @@
+/**
+ * The fleet projection: how each event changes the read-model rows. Written once against `FleetModel`, so the
+ * live projector (SQL tables), `rebuildReadModels` and time travel (`stateAt`, in memory) all run this same code.
+ */
+import type { TandemEvent } from '@tandem/contracts';
+import type { RecordedEvent } from '@tandem/event-store';
+import type { ClusterRow, DeviceRow, NodeRow, SiteRow } from '../database/entities/readModel.entities';
+
+export interface FleetModel {
+  getSite(siteId: string): Promise<SiteRow | undefined>;
+  putSite(row: SiteRow): Promise<void>;
+  deleteSite(siteId: string): Promise<void>;
+  getCluster(clusterId: string): Promise<ClusterRow | undefined>;
+  putCluster(row: ClusterRow): Promise<void>;
+  deleteCluster(clusterId: string): Promise<void>;
+  getNode(nodeId: string): Promise<NodeRow | undefined>;
+  putNode(row: NodeRow): Promise<void>;
+  getDevice(deviceId: string): Promise<DeviceRow | undefined>;
+  putDevice(row: DeviceRow): Promise<void>;
+  deleteDevice(deviceId: string): Promise<void>;
+}
+
+/** Every row, ordered by id: what "identical read models" compares. */
+export interface FleetSnapshot {
+  sites: SiteRow[];
+  clusters: ClusterRow[];
+  nodes: NodeRow[];
+  devices: DeviceRow[];
+}
+
+/** Applies one event. Events of types this projection does not know are skipped (newer writers, other aggregates). */
+export async function projectEvent(model: FleetModel, recorded: RecordedEvent): Promise<void> {
+  const event = { type: recorded.type, data: recorded.data } as TandemEvent;
+  const at = { version: recorded.streamVersion, updatedPosition: recorded.globalPosition };
+  const created = { ...at, createdPosition: recorded.globalPosition, createdAt: recorded.recordedAt };
+  switch (event.type) {
+    case 'SiteCreated': {
+      const { siteId, name, description } = event.data;
+      return model.putSite({ siteId, name, description: description ?? null, ...created });
+    }
+    case 'SiteRenamed': {
+      const site = await model.getSite(event.data.siteId);
+      if (site) await model.putSite({ ...site, name: event.data.name, ...at });
+      return;
+    }
+    case 'SiteDeleted':
+      return model.deleteSite(event.data.siteId);
+    case 'ClusterCreated': {
+      const { clusterId, siteId, name, haStrategy, witness } = event.data;
+      return model.putCluster({ clusterId, siteId, name, haStrategy, witness: witness ?? null, ...created });
+    }
+    case 'ClusterRenamed': {
+      const cluster = await model.getCluster(event.data.clusterId);
+      if (cluster) await model.putCluster({ ...cluster, name: event.data.name, ...at });
+      return;
+    }
+    case 'ClusterDeleted':
+      return model.deleteCluster(event.data.clusterId);
+    case 'NodeRegistered': {
+      const { nodeId, name, version, build, portals, syncAddresses, heartbeatAddresses, capacityBytes } = event.data;
+      const facts = { name, softwareVersion: version, build, portals, syncAddresses, heartbeatAddresses, capacityBytes };
+      const node = await model.getNode(nodeId);
+      // Re-registration (restart, upgrade) refreshes the facts and keeps placement, maintenance and allocations.
+      if (node) return model.putNode({ ...node, ...facts, ...at });
+      return model.putNode({ nodeId, ...facts, allocatedBytes: 0, clusterId: null, inMaintenance: false, maintenanceReason: null, ...created });
+    }
+    case 'NodeAddedToCluster':
+      return updateNode(model, event.data.nodeId, { clusterId: event.data.clusterId, ...at });
+    case 'NodeRemovedFromCluster':
+      return updateNode(model, event.data.nodeId, { clusterId: null, ...at });
+    case 'NodeMaintenanceEntered':
+      return updateNode(model, event.data.nodeId, { inMaintenance: true, maintenanceReason: event.data.reason ?? null, ...at });
+    case 'NodeMaintenanceExited':
+      return updateNode(model, event.data.nodeId, { inMaintenance: false, maintenanceReason: null, ...at });
+    case 'DeviceCreated': {
+      const { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas } = event.data;
+      await model.putDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas, ...created });
+      return allocate(model, replicas, sizeBytes);
+    }
+    case 'DeviceResized': {
+      const device = await model.getDevice(event.data.deviceId);
+      if (!device) return;
+      await model.putDevice({ ...device, sizeBytes: event.data.sizeBytes, ...at });
+      return allocate(model, device.replicas, event.data.sizeBytes - device.sizeBytes);
+    }
+    case 'DeviceDeleted': {
+      const device = await model.getDevice(event.data.deviceId);
+      if (!device) return;
+      await model.deleteDevice(device.deviceId);
+      return allocate(model, device.replicas, -device.sizeBytes);
+    }
+    default:
+      return;
+  }
+}
+
+async function updateNode(model: FleetModel, nodeId: string, change: Partial<NodeRow>): Promise<void> {
+  const node = await model.getNode(nodeId);
+  if (node) await model.putNode({ ...node, ...change });
+}
+
+/** Replicas take their device's full size on their node (FLAT stores are thick). */
+async function allocate(model: FleetModel, replicas: readonly { nodeId: string }[], deltaBytes: number): Promise<void> {
+  for (const { nodeId } of replicas) {
+    const node = await model.getNode(nodeId);
+    if (node) await model.putNode({ ...node, allocatedBytes: node.allocatedBytes + deltaBytes });
+  }
+}
