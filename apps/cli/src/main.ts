@@ -1,5 +1,6 @@
 /** The `tandem` command. */
 import { Command } from 'commander';
+import { eventsCommand } from './events/eventsCommand';
 import { serveCommand } from './serve/serveCommand';
 
 export async function main(argv: string[]): Promise<void> {
@@ -9,6 +10,9 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError('(tandem --help lists the commands)')
     .exitOverride(exitOnUsageError);
   program.addCommand(serveCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem serve --help lists the options)'));
+  const events = eventsCommand().exitOverride(exitOnUsageError);
+  events.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem events --help lists the options)'));
+  program.addCommand(events);
   await program.parseAsync(argv);
 }
 
