@@ -52,24 +52,25 @@ export const REQUIRED_SUITES = [
  */
 const UNMAP_SINGLE_DEFECT =
   'the test asks GET LBA STATUS for LBA i+1 but expects the first descriptor at i+(logical blocks per physical block); ' +
-  'SBC requires it to start at the requested LBA. Passes whenever one logical block per physical block is reported (thin-4096).';
+  'SBC requires it to start at the requested LBA. Passes whenever one logical block per physical block is reported (thin-512n, thin-4096).';
 
 export const KNOWN_LIBISCSI_DEFECTS: Record<string, Record<string, string>> = {
-  'thin-512': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
+  'thin-512e': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
   multipath: { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
 };
 
 export interface ConformanceConfig {
   name: string;
   title: string;
-  lun: { size: number; sector?: 512 | 4096; thin?: boolean };
+  lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096 };
   /** Two portals to one LU: iscsi-test-cu runs its multipath tests over both. */
   multipath?: boolean;
 }
 
 export const CONFIGS: ConformanceConfig[] = [
   { name: 'thick-512', title: 'FLAT, preallocated, 512-byte blocks', lun: { size: GiB } },
-  { name: 'thin-512', title: 'FLAT, thin (sparse, UNMAP), 512-byte logical / 4096-byte physical blocks', lun: { size: GiB, thin: true } },
+  { name: 'thin-512n', title: 'FLAT, thin (sparse, UNMAP), 512-byte logical and physical blocks (`physical=512`)', lun: { size: GiB, thin: true, physical: 512 } },
+  { name: 'thin-512e', title: 'FLAT, thin, 512-byte logical / 4096-byte physical blocks (the default for 512-byte LUNs)', lun: { size: GiB, thin: true } },
   { name: 'thin-4096', title: 'FLAT, thin, 4096-byte blocks', lun: { size: GiB, sector: 4096, thin: true } },
   { name: 'multipath', title: 'FLAT, thin, 512-byte blocks, one LU through two portals (two I_T nexuses)', lun: { size: GiB, thin: true }, multipath: true },
 ];

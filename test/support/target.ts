@@ -19,6 +19,8 @@ export interface LunSpec {
   lun: number;
   size: number;
   sector?: 512 | 4096;
+  /** Physical block size reported (Tandem only; default 4096). */
+  physical?: 512 | 4096;
   /** Backing file; default <dir>/t<target>-lun<lun>.img, created sparse by the helper unless `create` is set. */
   file?: string;
   /** Let the target create the file (Tandem's `,create`); the helper then does not pre-create it. */
@@ -165,6 +167,7 @@ export function tandemArgs(port: number, targets: TargetSpec[]): string[] {
     for (const l of t.luns) {
       let spec = `${l.lun}=flat:${l.file},size=${formatSize(l.size)}`;
       if (l.sector && l.sector !== 512) spec += `,sector=${l.sector}`;
+      if (l.physical) spec += `,physical=${l.physical}`;
       if (l.create) spec += ',create';
       if (l.thin) spec += ',thin';
       args.push('--lun', spec);

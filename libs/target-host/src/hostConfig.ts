@@ -35,6 +35,11 @@ export const lunSchema = z.object({
   deviceId: z.string().min(1).max(64).optional(),
   name: z.string().min(1).max(64).optional(),
   blockSize: z.union([z.literal(512), z.literal(4096)]).default(512),
+  /**
+   * Physical block size reported to initiators (READ CAPACITY 16): 4096 by default, i.e. 512e for 512-byte LUNs,
+   * matching the 4 KiB blocks of the file system under the image; 512 presents a 512n disk. Never below blockSize.
+   */
+  physicalBlockSize: z.union([z.literal(512), z.literal(4096)]).optional(),
   readOnly: z.boolean().default(false),
   alua: aluaSchema.optional(),
   store: flatStoreSchema,
@@ -88,6 +93,9 @@ export function parseHostConfig(input: unknown): HostConfig {
     const exportedThrough = new Set(t.portalGroupTags ?? portalGroups);
     for (const l of t.luns) {
       if (seen.has(l.lun)) throw new HostConfigError(`target ${t.name}: LUN ${l.lun} is defined twice`);
+      if (l.physicalBlockSize !== undefined && l.physicalBlockSize < l.blockSize) {
+        throw new HostConfigError(`target ${t.name}: LUN ${l.lun}: physical block size ${l.physicalBlockSize} is smaller than its ${l.blockSize}-byte sector`);
+      }
       seen.add(l.lun);
       for (const group of Object.keys(l.alua ?? {})) {
         if (!exportedThrough.has(Number(group))) {

@@ -103,6 +103,7 @@ async function openLun(t: TargetConfig, l: LunConfig): Promise<HostedLun> {
     identity: { deviceId, name: l.name ?? `${t.name.split(':').pop()}-lun${l.lun}` },
     // APTPL state lives beside the image, so it follows the device if the image moves.
     prStatePath: `${l.store.path}.pr.json`,
+    physicalBlockSize: l.physicalBlockSize,
     aluaStates: l.alua,
   });
   return { target: t.name, lun: l.lun, deviceId, store, unit };

@@ -14,6 +14,8 @@ describe('tandem serve flags', () => {
       store: { kind: 'flat', path: '/tmp/d.img', sizeBytes: 1073741824, create: true, thin: true },
     });
     expect(() => parseLunSpec('0=flat:/x,sector=1024')).toThrow(/512 or 4096/);
+    expect(parseLunSpec('0=flat:/x,physical=512')).toMatchObject({ blockSize: 512, physicalBlockSize: 512 });
+    expect(() => parseLunSpec('0=flat:/x,sector=4096,physical=512')).toThrow(/smaller than the 4096-byte sector/);
     expect(() => parseLunSpec('0=flat:/x,create')).toThrow(/needs a size/);
     expect(() => parseLunSpec('0=lsfs:/x')).toThrow(/not available/);
     expect(() => parseLunSpec('zero=flat:/x')).toThrow(ServeArgsError);

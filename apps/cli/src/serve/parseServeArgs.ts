@@ -35,6 +35,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   if (!path) throw new ServeArgsError(`--lun ${value}: the image path is empty`);
   let sizeBytes: number | undefined;
   let blockSize: 512 | 4096 = 512;
+  let physicalBlockSize: 512 | 4096 | undefined;
   let create = false;
   let thin: boolean | undefined;
   let readOnly = false;
@@ -55,6 +56,10 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
       case 'sector':
         if (v !== '512' && v !== '4096') throw new ServeArgsError(`--lun ${value}: sector size must be 512 or 4096, not ${v}`);
         blockSize = Number(v) as 512 | 4096;
+        break;
+      case 'physical':
+        if (v !== '512' && v !== '4096') throw new ServeArgsError(`--lun ${value}: physical block size must be 512 or 4096, not ${v}`);
+        physicalBlockSize = Number(v) as 512 | 4096;
         break;
       case 'create':
         create = true;
@@ -81,7 +86,10 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
     }
   }
   if (create && sizeBytes === undefined) throw new ServeArgsError(`--lun ${value}: "create" needs a size (e.g. size=1GiB)`);
-  return { lun, deviceId, blockSize, readOnly, ...(alua ? { alua } : {}), store: { kind: 'flat', path, sizeBytes, create, thin } };
+  if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
+    throw new ServeArgsError(`--lun ${value}: physical block size ${physicalBlockSize} is smaller than the ${blockSize}-byte sector`);
+  }
+  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), store: { kind: 'flat', path, sizeBytes, create, thin } };
 }
 
 /** `alua=TPG:STATE[/TPG:STATE…]`, e.g. `alua=1:optimized/2:non-optimized`; groups not named stay optimized. */
