@@ -15,6 +15,8 @@ export interface ReadAllOptions {
   limit?: number;
   /** Only these event types (positions still advance only over returned events). */
   types?: readonly string[];
+  /** Only this stream's events (positions still advance only over returned events). */
+  streamId?: string;
 }
 
 export interface ReadAllResult<T = unknown> {
@@ -39,6 +41,10 @@ export async function readAll<T = unknown>(store: EventStore, options: ReadAllOp
   if (options.types !== undefined) {
     params.push(options.types);
     filters += ` AND e.event_type = ANY($${params.length}::text[])`;
+  }
+  if (options.streamId !== undefined) {
+    params.push(options.streamId);
+    filters += ` AND e.stream_id = $${params.length}`;
   }
   const rows: EventRow[] = await store.dataSource.query(
     `SELECT ${EVENT_COLUMNS} FROM ${store.table('events')} e

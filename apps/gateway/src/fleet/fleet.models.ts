@@ -1,0 +1,110 @@
+/** GraphQL object types for the fleet, mapped from the orchestrator's read-model rows. */
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import type { ClusterRow, DeviceRow, FleetSnapshot, NodeRow, SiteRow } from '@tandem/orchestrator';
+import { SafeIntScalar } from '../scalars/scalars';
+
+/**
+ * What the control plane knows of a node or replica. The read models know maintenance only; the HA issue adds
+ * synchronisation state (from node reports) behind the same field.
+ */
+export enum ReplicaState {
+  ACTIVE = 'ACTIVE',
+  MAINTENANCE = 'MAINTENANCE',
+}
+registerEnumType(ReplicaState, { name: 'ReplicaState' });
+
+/** ONLINE: every replica's node active; DEGRADED: some in maintenance; OFFLINE: none active. */
+export enum DeviceState {
+  ONLINE = 'ONLINE',
+  DEGRADED = 'DEGRADED',
+  OFFLINE = 'OFFLINE',
+}
+registerEnumType(DeviceState, { name: 'DeviceState' });
+
+/** Set on objects read from a time-travel snapshot, so their nested fields come from the same snapshot. */
+export interface AsOf {
+  asOf?: FleetSnapshot;
+}
+
+@ObjectType()
+export class Address {
+  @Field() host!: string;
+  @Field(() => Int) port!: number;
+}
+
+@ObjectType({ description: 'A place (room, building) that holds clusters.' })
+export class Site implements AsOf {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => Int, { description: 'Stream version of the last event applied.' }) version!: number;
+  @Field(() => SafeIntScalar) createdPosition!: number;
+  @Field(() => SafeIntScalar) updatedPosition!: number;
+  @Field() createdAt!: Date;
+  asOf?: FleetSnapshot;
+}
+
+@ObjectType({ description: 'Nodes of one site that mirror devices between them; one software version across the cluster.' })
+export class Cluster implements AsOf {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) siteId!: string;
+  @Field() name!: string;
+  @Field() haStrategy!: string;
+  @Field(() => Address, { nullable: true }) witness!: Address | null;
+  @Field(() => Int) version!: number;
+  @Field(() => SafeIntScalar) createdPosition!: number;
+  @Field(() => SafeIntScalar) updatedPosition!: number;
+  @Field() createdAt!: Date;
+  asOf?: FleetSnapshot;
+}
+
+@ObjectType({ description: 'A storage server running a node agent.' })
+export class Node implements AsOf {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() softwareVersion!: string;
+  @Field() build!: string;
+  @Field(() => [Address]) portals!: Address[];
+  @Field(() => [Address]) syncAddresses!: Address[];
+  @Field(() => [Address]) heartbeatAddresses!: Address[];
+  @Field(() => SafeIntScalar) capacityBytes!: number;
+  @Field(() => SafeIntScalar, { description: 'Sum of the sizes of the device replicas placed on this node.' }) allocatedBytes!: number;
+  @Field(() => ID, { nullable: true }) clusterId!: string | null;
+  @Field() inMaintenance!: boolean;
+  @Field(() => String, { nullable: true }) maintenanceReason!: string | null;
+  @Field(() => ReplicaState) state!: ReplicaState;
+  @Field(() => Int) version!: number;
+  @Field(() => SafeIntScalar) createdPosition!: number;
+  @Field(() => SafeIntScalar) updatedPosition!: number;
+  @Field() createdAt!: Date;
+  asOf?: FleetSnapshot;
+}
+
+@ObjectType({ description: 'One copy of a device, on one node.' })
+export class Replica implements AsOf {
+  @Field(() => ID) nodeId!: string;
+  @Field(() => Int, { description: 'Higher wins: with sync down and heartbeat up, the lower-priority replica blocks I/O.' }) priority!: number;
+  asOf?: FleetSnapshot;
+}
+
+@ObjectType({ description: 'A logical unit: one LU identity whatever the number of replicas.' })
+export class Device implements AsOf {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) clusterId!: string;
+  @Field() name!: string;
+  @Field(() => SafeIntScalar) sizeBytes!: number;
+  @Field(() => Int) sectorSize!: number;
+  @Field() storeKind!: string;
+  @Field() cacheMode!: string;
+  @Field(() => Int) version!: number;
+  @Field(() => SafeIntScalar) createdPosition!: number;
+  @Field(() => SafeIntScalar) updatedPosition!: number;
+  @Field() createdAt!: Date;
+  replicaRows!: { nodeId: string; priority: number }[];
+  asOf?: FleetSnapshot;
+}
+
+export const toSite = (row: SiteRow, asOf?: FleetSnapshot): Site => ({ ...row, id: row.siteId, asOf });
+export const toCluster = (row: ClusterRow, asOf?: FleetSnapshot): Cluster => ({ ...row, id: row.clusterId, asOf });
+export const toNode = (row: NodeRow, asOf?: FleetSnapshot): Node => ({ ...row, id: row.nodeId, state: row.inMaintenance ? ReplicaState.MAINTENANCE : ReplicaState.ACTIVE, asOf });
+export const toDevice = (row: DeviceRow, asOf?: FleetSnapshot): Device => ({ ...row, id: row.deviceId, replicaRows: row.replicas, asOf });

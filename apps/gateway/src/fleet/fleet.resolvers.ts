@@ -1,0 +1,168 @@
+/** Queries over the read models, nested fields through DataLoaders, and `device(id, atPosition)` time travel. */
+import { Inject } from '@nestjs/common';
+import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import type { GatewayContext } from '../context';
+import { gatewayError } from '../errors';
+import { SafeIntScalar } from '../scalars/scalars';
+import { Cluster, Device, DeviceState, Node, Replica, ReplicaState, Site, toCluster, toDevice, toNode, toSite } from './fleet.models';
+import { FleetReader } from './fleetReader';
+
+const assertUuid = (id: string, what: string) => {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw gatewayError('BAD_USER_INPUT', `${what}: must be a UUID`);
+};
+
+@Resolver(() => Site)
+export class SiteResolver {
+  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
+
+  @Query(() => [Site], { description: 'Every site, by name.' })
+  async sites(): Promise<Site[]> {
+    return (await this.fleet.sites()).map((row) => toSite(row));
+  }
+
+  @Query(() => Site, { nullable: true })
+  async site(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Site | null> {
+    assertUuid(id, 'id');
+    const row = await ctx.loaders.site.load(id);
+    return row ? toSite(row) : null;
+  }
+
+  @ResolveField(() => [Cluster])
+  async clusters(@Parent() site: Site, @Context() ctx: GatewayContext): Promise<Cluster[]> {
+    if (site.asOf) return site.asOf.clusters.filter((c) => c.siteId === site.id).map((c) => toCluster(c, site.asOf));
+    return (await ctx.loaders.clustersOfSite.load(site.id)).map((row) => toCluster(row));
+  }
+}
+
+@Resolver(() => Cluster)
+export class ClusterResolver {
+  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
+
+  @Query(() => [Cluster], { description: 'Clusters, by name; only those of `siteId` when given.' })
+  async clusters(@Args('siteId', { type: () => ID, nullable: true }) siteId?: string): Promise<Cluster[]> {
+    if (siteId) assertUuid(siteId, 'siteId');
+    return (await this.fleet.clusters(siteId ?? undefined)).map((row) => toCluster(row));
+  }
+
+  @Query(() => Cluster, { nullable: true })
+  async cluster(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Cluster | null> {
+    assertUuid(id, 'id');
+    const row = await ctx.loaders.cluster.load(id);
+    return row ? toCluster(row) : null;
+  }
+
+  @ResolveField(() => Site, { nullable: true })
+  async site(@Parent() cluster: Cluster, @Context() ctx: GatewayContext): Promise<Site | null> {
+    const row = cluster.asOf ? cluster.asOf.sites.find((s) => s.siteId === cluster.siteId) : await ctx.loaders.site.load(cluster.siteId);
+    return row ? toSite(row, cluster.asOf) : null;
+  }
+
+  @ResolveField(() => [Node])
+  async nodes(@Parent() cluster: Cluster, @Context() ctx: GatewayContext): Promise<Node[]> {
+    if (cluster.asOf) return cluster.asOf.nodes.filter((n) => n.clusterId === cluster.id).map((n) => toNode(n, cluster.asOf));
+    return (await ctx.loaders.nodesOfCluster.load(cluster.id)).map((row) => toNode(row));
+  }
+
+  @ResolveField(() => [Device])
+  async devices(@Parent() cluster: Cluster, @Context() ctx: GatewayContext): Promise<Device[]> {
+    if (cluster.asOf) return cluster.asOf.devices.filter((d) => d.clusterId === cluster.id).map((d) => toDevice(d, cluster.asOf));
+    return (await ctx.loaders.devicesOfCluster.load(cluster.id)).map((row) => toDevice(row));
+  }
+}
+
+@Resolver(() => Node)
+export class NodeResolver {
+  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
+
+  @Query(() => [Node], { description: 'Registered nodes, by name; only those of `clusterId` when given.' })
+  async nodes(@Args('clusterId', { type: () => ID, nullable: true }) clusterId?: string): Promise<Node[]> {
+    if (clusterId) assertUuid(clusterId, 'clusterId');
+    return (await this.fleet.nodes(clusterId ?? undefined)).map((row) => toNode(row));
+  }
+
+  @Query(() => Node, { nullable: true })
+  async node(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Node | null> {
+    assertUuid(id, 'id');
+    const row = await ctx.loaders.node.load(id);
+    return row ? toNode(row) : null;
+  }
+
+  @ResolveField(() => Cluster, { nullable: true })
+  async cluster(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Cluster | null> {
+    if (!node.clusterId) return null;
+    const row = node.asOf ? node.asOf.clusters.find((c) => c.clusterId === node.clusterId) : await ctx.loaders.cluster.load(node.clusterId);
+    return row ? toCluster(row, node.asOf) : null;
+  }
+
+  @ResolveField(() => [Device], { description: 'Devices with a replica on this node.' })
+  async devices(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Device[]> {
+    if (node.asOf) return node.asOf.devices.filter((d) => d.replicas.some((r) => r.nodeId === node.id)).map((d) => toDevice(d, node.asOf));
+    return (await ctx.loaders.devicesOfNode.load(node.id)).map((row) => toDevice(row));
+  }
+}
+
+@Resolver(() => Device)
+export class DeviceResolver {
+  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
+
+  @Query(() => [Device], { description: 'Devices, by name; only those of `clusterId` when given.' })
+  async devices(@Args('clusterId', { type: () => ID, nullable: true }) clusterId?: string): Promise<Device[]> {
+    if (clusterId) assertUuid(clusterId, 'clusterId');
+    return (await this.fleet.devices(clusterId ?? undefined)).map((row) => toDevice(row));
+  }
+
+  @Query(() => Device, {
+    nullable: true,
+    description: 'A device now, or as it was right after the event at `atPosition` (time travel: the log replayed up to there).',
+  })
+  async device(
+    @Args('id', { type: () => ID }) id: string,
+    @Context() ctx: GatewayContext,
+    @Args('atPosition', { type: () => SafeIntScalar, nullable: true }) atPosition?: number,
+  ): Promise<Device | null> {
+    assertUuid(id, 'id');
+    if (atPosition === undefined || atPosition === null) {
+      const row = await ctx.loaders.device.load(id);
+      return row ? toDevice(row) : null;
+    }
+    if (atPosition < 0) throw gatewayError('BAD_USER_INPUT', 'atPosition: must be ≥ 0');
+    const snapshot = await this.fleet.stateAt(atPosition);
+    const row = snapshot.devices.find((d) => d.deviceId === id);
+    return row ? toDevice(row, snapshot) : null;
+  }
+
+  @ResolveField(() => Cluster, { nullable: true })
+  async cluster(@Parent() device: Device, @Context() ctx: GatewayContext): Promise<Cluster | null> {
+    const row = device.asOf ? device.asOf.clusters.find((c) => c.clusterId === device.clusterId) : await ctx.loaders.cluster.load(device.clusterId);
+    return row ? toCluster(row, device.asOf) : null;
+  }
+
+  @ResolveField(() => [Replica])
+  replicas(@Parent() device: Device): Replica[] {
+    return device.replicaRows.map((r) => ({ ...r, asOf: device.asOf }));
+  }
+
+  @ResolveField(() => DeviceState)
+  async state(@Parent() device: Device, @Context() ctx: GatewayContext): Promise<DeviceState> {
+    const nodes = device.asOf
+      ? device.replicaRows.map((r) => device.asOf?.nodes.find((n) => n.nodeId === r.nodeId))
+      : await ctx.loaders.node.loadMany(device.replicaRows.map((r) => r.nodeId));
+    const active = nodes.filter((n) => n && !(n instanceof Error) && !n.inMaintenance).length;
+    return active === nodes.length ? DeviceState.ONLINE : active === 0 ? DeviceState.OFFLINE : DeviceState.DEGRADED;
+  }
+}
+
+@Resolver(() => Replica)
+export class ReplicaResolver {
+  @ResolveField(() => Node, { nullable: true })
+  async node(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<Node | null> {
+    const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
+    return row ? toNode(row, replica.asOf) : null;
+  }
+
+  @ResolveField(() => ReplicaState)
+  async state(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<ReplicaState> {
+    const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
+    return row && !row.inMaintenance ? ReplicaState.ACTIVE : ReplicaState.MAINTENANCE;
+  }
+}

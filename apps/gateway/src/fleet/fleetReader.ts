@@ -1,0 +1,123 @@
+/**
+ * Reads the orchestrator's read-model tables through its own entities (one schema, one writer: the orchestrator),
+ * with per-request DataLoaders so nested fields (cluster.nodes, node.devices, device.replicas) batch into one
+ * query per level instead of one per parent.
+ */
+import DataLoader from 'dataloader';
+import { readCheckpoint, type GlobalPosition } from '@tandem/event-store';
+import {
+  ClusterEntity,
+  DeviceEntity,
+  NodeEntity,
+  READ_MODEL_SUBSCRIPTION,
+  SiteEntity,
+  stateAt,
+  type ClusterRow,
+  type DeviceRow,
+  type FleetSnapshot,
+  type NodeRow,
+  type OrchestratorDatabase,
+  type SiteRow,
+} from '@tandem/orchestrator';
+import { In } from 'typeorm';
+
+export interface FleetLoaders {
+  site: DataLoader<string, SiteRow | undefined>;
+  cluster: DataLoader<string, ClusterRow | undefined>;
+  node: DataLoader<string, NodeRow | undefined>;
+  device: DataLoader<string, DeviceRow | undefined>;
+  clustersOfSite: DataLoader<string, ClusterRow[]>;
+  nodesOfCluster: DataLoader<string, NodeRow[]>;
+  devicesOfCluster: DataLoader<string, DeviceRow[]>;
+  /** Devices with a replica on the node. */
+  devicesOfNode: DataLoader<string, DeviceRow[]>;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export class FleetReader {
+  constructor(readonly db: OrchestratorDatabase) {}
+
+  private get manager() {
+    return this.db.dataSource.manager;
+  }
+
+  sites(): Promise<SiteRow[]> {
+    return this.manager.find(SiteEntity, { order: { name: 'ASC' } });
+  }
+
+  clusters(siteId?: string): Promise<ClusterRow[]> {
+    return this.manager.find(ClusterEntity, { where: siteId ? { siteId } : {}, order: { name: 'ASC' } });
+  }
+
+  nodes(clusterId?: string): Promise<NodeRow[]> {
+    return this.manager.find(NodeEntity, { where: clusterId ? { clusterId } : {}, order: { name: 'ASC' } });
+  }
+
+  devices(clusterId?: string): Promise<DeviceRow[]> {
+    return this.manager.find(DeviceEntity, { where: clusterId ? { clusterId } : {}, order: { name: 'ASC' } });
+  }
+
+  /** The whole fleet right after the event at `position` (the orchestrator's time travel: a replay into memory). */
+  stateAt(position: GlobalPosition): Promise<FleetSnapshot> {
+    return stateAt(this.db, position);
+  }
+
+  /** Position the read-model tables have reached. */
+  projectedPosition(): Promise<GlobalPosition> {
+    return readCheckpoint(this.db.store, READ_MODEL_SUBSCRIPTION);
+  }
+
+  /** Waits (bounded) until the read models include `position`, so a query right after a mutation sees its effect. */
+  async waitForProjection(position: GlobalPosition, timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      if ((await this.projectedPosition()) >= position) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /** `cache: false` for long-lived contexts (subscriptions), where cached rows would go stale between events. */
+  loaders(options: { cache?: boolean } = {}): FleetLoaders {
+    const cache = options.cache ?? true;
+    const m = this.manager;
+    const byId = <R extends object, K extends keyof R>(entity: new () => R, key: K) =>
+      new DataLoader<string, R | undefined>(
+        async (ids) => {
+          const rows: R[] = await m.find(entity, { where: { [key]: In([...ids]) } as never });
+          const map = new Map(rows.map((row) => [row[key] as unknown as string, row]));
+          return ids.map((id) => map.get(id));
+        },
+        { cache },
+      );
+    const groupedBy = <R extends { name: string }, K extends keyof R>(entity: new () => R, key: K) =>
+      new DataLoader<string, R[]>(
+        async (ids) => {
+          const rows: R[] = (await m.find(entity, { where: { [key]: In([...ids]) } as never })).sort(byName);
+          return ids.map((id) => rows.filter((row) => (row[key] as unknown as string) === id));
+        },
+        { cache },
+      );
+    return {
+      site: byId(SiteEntity, 'siteId'),
+      cluster: byId(ClusterEntity, 'clusterId'),
+      node: byId(NodeEntity, 'nodeId'),
+      device: byId(DeviceEntity, 'deviceId'),
+      clustersOfSite: groupedBy(ClusterEntity, 'siteId'),
+      nodesOfCluster: groupedBy(NodeEntity, 'clusterId'),
+      devicesOfCluster: groupedBy(DeviceEntity, 'clusterId'),
+      devicesOfNode: new DataLoader<string, DeviceRow[]>(
+        async (nodeIds) => {
+          const rows = await m
+            .createQueryBuilder(DeviceEntity, 'd')
+            .where(`EXISTS (SELECT 1 FROM jsonb_array_elements(d.replicas) r WHERE r->>'nodeId' = ANY(:nodeIds))`, { nodeIds: [...nodeIds] })
+            .getMany();
+          rows.sort(byName);
+          return nodeIds.map((id) => rows.filter((row) => row.replicas.some((replica) => replica.nodeId === id)));
+        },
+        { cache },
+      ),
+    };
+  }
+}

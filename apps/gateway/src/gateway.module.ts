@@ -1,0 +1,126 @@
+/**
+ * The gateway as a Nest module: the orchestrator's database (read only: read models and the log), a NATS
+ * connection (commands out, events in), and Apollo with graphql-ws on one HTTP server.
+ */
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { openDatabaseFromSettings, type OrchestratorDatabase } from '@tandem/orchestrator';
+import type { GraphQLSchema } from 'graphql';
+import { connect, type NatsConnection } from 'nats';
+import { isAuthorized } from './auth/bearerToken';
+import { CommandMutations } from './commands/command.mutations';
+import { CommandSender } from './commands/commandSender';
+import { GATEWAY_SETTINGS, type GatewaySettings } from './config';
+import { TOKEN_ACTOR, type GatewayContext } from './context';
+import { EventFeed } from './events/eventFeed';
+import { EventsResolver } from './events/events.resolver';
+import { ClusterResolver, DeviceResolver, NodeResolver, ReplicaResolver, SiteResolver } from './fleet/fleet.resolvers';
+import { FleetReader } from './fleet/fleetReader';
+import { operationGuardPlugin } from './limits/operationGuard.plugin';
+import { depthLimitRule } from './limits/queryLimits';
+import { connectionAuthorization, subscriptionGuard } from './limits/subscriptionGuard';
+
+export const GATEWAY_DATABASE = Symbol('GATEWAY_DATABASE');
+export const GATEWAY_NATS = Symbol('GATEWAY_NATS');
+
+@Injectable()
+class GatewayConnections implements OnApplicationShutdown {
+  constructor(
+    @Inject(GATEWAY_DATABASE) private readonly db: OrchestratorDatabase,
+    @Inject(GATEWAY_NATS) private readonly nc: NatsConnection,
+    @Inject(GATEWAY_SETTINGS) private readonly owned: { ownsDatabase: boolean },
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nc.close().catch(() => undefined);
+    if (this.owned.ownsDatabase) await this.db.close();
+  }
+}
+
+export interface GatewayModuleOptions {
+  /** Share an open database (e.g. the orchestrator's, when both run in one process on the embedded PGlite). */
+  database?: OrchestratorDatabase;
+}
+
+@Global()
+@Module({})
+class GatewayInfrastructureModule {
+  static forRoot(settings: GatewaySettings, options: GatewayModuleOptions): DynamicModule {
+    return {
+      module: GatewayInfrastructureModule,
+      providers: [
+        { provide: GATEWAY_SETTINGS, useValue: { ...settings, ownsDatabase: options.database === undefined } },
+        { provide: GATEWAY_DATABASE, useFactory: () => options.database ?? openDatabaseFromSettings(settings) },
+        { provide: GATEWAY_NATS, useFactory: () => connect({ servers: settings.natsUrl, name: 'tandem-gateway', timeout: 3000, maxReconnectAttempts: -1, reconnectTimeWait: 500 }) },
+        { provide: FleetReader, useFactory: (db: OrchestratorDatabase) => new FleetReader(db), inject: [GATEWAY_DATABASE] },
+        {
+          provide: CommandSender,
+          useFactory: (nc: NatsConnection) => new CommandSender(nc, { subjectPrefix: settings.subjectPrefix, timeoutMs: settings.commandTimeoutMs }),
+          inject: [GATEWAY_NATS],
+        },
+        { provide: EventFeed, useFactory: (nc: NatsConnection) => new EventFeed(nc, { stream: settings.eventsStream, subjectPrefix: settings.subjectPrefix }), inject: [GATEWAY_NATS] },
+        GatewayConnections,
+      ],
+      exports: [GATEWAY_SETTINGS, FleetReader, CommandSender, EventFeed],
+    };
+  }
+}
+
+function apolloOptions(settings: GatewaySettings, fleet: FleetReader): ApolloDriverConfig {
+  let schema: GraphQLSchema | undefined;
+  const guard = subscriptionGuard({ ...settings, schema: () => schema });
+  const contextFor = (header: string | undefined, long: boolean): GatewayContext => ({
+    authenticated: isAuthorized(header, settings.apiToken),
+    actor: TOKEN_ACTOR,
+    loaders: fleet.loaders({ cache: !long }),
+  });
+  return {
+    autoSchemaFile: true,
+    sortSchema: true,
+    path: settings.path,
+    playground: false,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(settings.maxDepth)],
+    plugins: [
+      {
+        async serverWillStart(service) {
+          schema = service.schema;
+        },
+      },
+      operationGuardPlugin(settings),
+    ],
+    subscriptions: {
+      'graphql-ws': {
+        path: settings.path,
+        onConnect: (ctx) => guard.onConnect(ctx),
+        onSubscribe: (ctx, id, payload) => guard.onSubscribe(ctx, id, payload),
+      },
+    },
+    context: (arg: { req?: { headers: Record<string, string | string[] | undefined> }; connectionParams?: Readonly<Record<string, unknown>>; extra?: unknown }) => {
+      // graphql-ws calls this once per operation with its own context; HTTP with { req, res }.
+      if (arg.extra !== undefined) return contextFor(connectionAuthorization(arg.connectionParams), true);
+      const header = arg.req?.headers.authorization;
+      return contextFor(Array.isArray(header) ? header[0] : header, false);
+    },
+  };
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(settings: GatewaySettings, options: GatewayModuleOptions = {}): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        GatewayInfrastructureModule.forRoot(settings, options),
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          inject: [FleetReader],
+          useFactory: (fleet: FleetReader) => apolloOptions(settings, fleet),
+        }),
+      ],
+      providers: [SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver],
+    };
+  }
+}
