@@ -1,15 +1,36 @@
-/** Node agent settings: where the data-plane config lives and where health/metrics listen. */
+/** Node agent settings: where the data-plane config and local state live, where health/metrics listen, NATS. */
+import * as path from 'path';
+import { AGENT_REPORTS_STREAM } from '@tandem/contracts';
+
 export const NODE_AGENT_SETTINGS = Symbol('NODE_AGENT_SETTINGS');
 
 export interface NodeAgentSettings {
-  /** JSON file with portals, targets and LUNs (the HostConfig schema). */
+  /** JSON file with portals, targets and LUNs (the HostConfig schema); rewritten atomically on every live change. */
   configPath: string;
   /** Health and Prometheus metrics, default 127.0.0.1:3261. */
   httpHost: string;
   httpPort: number;
+  /** `node-id`, the outbox and the command replies live here; default: beside the config file. */
+  stateDir: string;
+  /** Where images of devices created by the orchestrator go; default `<stateDir>/devices`. */
+  imageDir: string;
+  /** `nats://127.0.0.1:4222` by default; null runs the node without a control plane. */
+  natsUrl: string | null;
+  /** Prepended (with a dot) to every subject, as the orchestrator's `TANDEM_SUBJECT_PREFIX`; empty in production. */
+  subjectPrefix: string;
+  /** JetStream stream the outbox forwarder publishes reports to. */
+  reportsStream: string;
+  /** Display name registered with the orchestrator; default: the host name. */
+  nodeName?: string;
+  build: string;
+  /** Bytes offered to device replicas; default: the size of the file system under `imageDir`. */
+  capacityBytes?: number;
+  /** IQN prefix of per-device targets: `<prefix>:<deviceId>`. */
+  targetIqnPrefix: string;
+  telemetryIntervalMs: number;
 }
 
-export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv): NodeAgentSettings {
+export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
   const arg = (name: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -19,5 +40,28 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv): NodeAg
   const http = arg('--http') ?? env.TANDEM_NODE_HTTP ?? '127.0.0.1:3261';
   const m = /^(.+):(\d+)$/.exec(http);
   if (!m) throw new Error(`--http ${http}: expected HOST:PORT`);
-  return { configPath, httpHost: m[1].replace(/^\[|\]$/g, ''), httpPort: Number(m[2]) };
+  const stateDir = path.resolve(arg('--state-dir') ?? env.TANDEM_NODE_STATE_DIR ?? path.dirname(path.resolve(configPath)));
+  const nats = arg('--nats') ?? env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const capacity = arg('--capacity') ?? env.TANDEM_NODE_CAPACITY_BYTES;
+  const interval = Number(arg('--telemetry-interval-ms') ?? env.TANDEM_TELEMETRY_INTERVAL_MS ?? 5000);
+  if (!Number.isInteger(interval) || interval < 50) throw new Error(`telemetry interval ${interval}: expected milliseconds ≥ 50`);
+  return {
+    configPath: path.resolve(configPath),
+    httpHost: m[1].replace(/^\[|\]$/g, ''),
+    httpPort: Number(m[2]),
+    stateDir,
+    imageDir: path.resolve(arg('--image-dir') ?? env.TANDEM_NODE_IMAGE_DIR ?? path.join(stateDir, 'devices')),
+    natsUrl: nats === 'none' ? null : nats,
+    subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
+    reportsStream: env.TANDEM_AGENT_REPORTS_STREAM ?? AGENT_REPORTS_STREAM,
+    nodeName: arg('--name') ?? env.TANDEM_NODE_NAME,
+    build: env.TANDEM_BUILD ?? 'dev',
+    capacityBytes: capacity === undefined ? undefined : Number(capacity),
+    targetIqnPrefix: env.TANDEM_TARGET_IQN_PREFIX ?? 'iqn.2026-11.io.tandem',
+    telemetryIntervalMs: interval,
+    ...overrides,
+  };
 }
+
+/** `tandem.agent.x.report` → `<prefix>.tandem.agent.x.report` when a prefix is set. */
+export const prefixed = (prefix: string, subject: string): string => (prefix ? `${prefix}.${subject}` : subject);

@@ -53,21 +53,24 @@ describe('node agent', () => {
       portals: [{ host: '127.0.0.1', port: iscsiPort }],
       targets: [{ name: 'iqn.2026-11.io.tandem:agent-spec', luns: [{ lun: 0, store: { kind: 'flat', path: path.join(dir, 'd.img'), sizeBytes: 1 << 20, create: true, thin: true } }] }],
     }));
-    const settings = settingsFromArgv(['--config', configPath, '--http', `127.0.0.1:${httpPort}`], {});
+    const settings = settingsFromArgv(['--config', configPath, '--http', `127.0.0.1:${httpPort}`, '--nats', 'none'], {});
     app = await NestFactory.createApplicationContext(NodeAgentModule.forRoot(settings), { logger: false });
     await app.init();
     expect(app.get(TargetHostService).current?.luns).toHaveLength(1);
     const health = await get(httpPort, '/health');
     expect(health.status).toBe(200);
-    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', luns: 1, sessions: 0 });
-    expect((await get(httpPort, '/metrics')).body).toContain('tandem_iscsi_sessions 0');
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', luns: 1, sessions: 0, nats: 'disabled', health: 'ok' });
+    const metrics = (await get(httpPort, '/metrics')).body;
+    expect(metrics).toContain('tandem_iscsi_sessions 0');
+    expect(metrics).toMatch(/tandem_lu_read_commands_total\{target="iqn.2026-11.io.tandem:agent-spec",lun="0",device="[0-9a-f]+"\} 0/);
+    expect(fs.readFileSync(path.join(dir, 'node-id'), 'utf8')).toMatch(/^[0-9a-f-]{36}\n$/);
     expect((await get(httpPort, '/nope')).status).toBe(404);
   });
 
   it('fails to start on a config that is not JSON', async () => {
     const configPath = path.join(dir, 'bad.json');
     fs.writeFileSync(configPath, '{ not json');
-    const settings = settingsFromArgv(['--config', configPath, '--http', '127.0.0.1:0'], {});
+    const settings = settingsFromArgv(['--config', configPath, '--http', '127.0.0.1:0', '--nats', 'none'], {});
     const ctx = await NestFactory.createApplicationContext(NodeAgentModule.forRoot(settings), { logger: false, abortOnError: false }).catch((e) => e);
     expect(String(ctx instanceof Error ? ctx.message : '')).toMatch(/cannot read node config/);
   });

@@ -9,4 +9,5 @@ export * from './cluster.contracts';
 export * from './node.contracts';
 export * from './device.contracts';
 export * from './telemetry.contracts';
+export * from './agent.contracts';
 export * from './catalog';

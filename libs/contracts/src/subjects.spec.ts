@@ -1,4 +1,4 @@
-import { agentCommandSubject, agentReportSubject, commandSubject, eventSubject, eventsOfAggregateSubject, parseSubject, telemetrySubject } from './subjects';
+import { agentCommandSubject, agentDesiredDevicesSubject, agentReportSubject, commandSubject, eventSubject, eventsOfAggregateSubject, parseSubject, telemetrySubject } from './subjects';
 
 describe('subjects', () => {
   it('builds and parses every family', () => {
@@ -8,6 +8,7 @@ describe('subjects', () => {
       [eventSubject('device', 'DeviceCreated'), { kind: 'event', aggregate: 'device', eventType: 'DeviceCreated' }],
       [agentCommandSubject(nodeId, 'apply-device'), { kind: 'agent-command', nodeId, verb: 'apply-device' }],
       [agentReportSubject(nodeId), { kind: 'agent-report', nodeId }],
+      [agentDesiredDevicesSubject(nodeId), { kind: 'agent-desired-devices', nodeId }],
       [telemetrySubject(nodeId), { kind: 'telemetry', nodeId }],
     ] as const;
     for (const [subject, parsed] of cases) expect(parseSubject(subject)).toEqual(parsed);

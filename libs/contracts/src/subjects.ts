@@ -46,6 +46,7 @@ export type ParsedSubject =
   | { kind: 'event'; aggregate: string; eventType: string }
   | { kind: 'agent-command'; nodeId: string; verb: string }
   | { kind: 'agent-report'; nodeId: string }
+  | { kind: 'agent-desired-devices'; nodeId: string }
   | { kind: 'telemetry'; nodeId: string };
 
 /** The inverse of the builders above; `undefined` for a subject Tandem does not use. */
@@ -57,6 +58,19 @@ export function parseSubject(subject: string): ParsedSubject | undefined {
   if (family === 'evt' && tokens.length === 4) return { kind: 'event', aggregate: a, eventType: b };
   if (family === 'agent' && tokens.length === 5 && b === 'cmd') return { kind: 'agent-command', nodeId: a, verb: c };
   if (family === 'agent' && tokens.length === 4 && b === 'report') return { kind: 'agent-report', nodeId: a };
+  if (family === 'agent' && tokens.length === 4 && b === 'desired-devices') return { kind: 'agent-desired-devices', nodeId: a };
   if (family === 'telemetry' && tokens.length === 3) return { kind: 'telemetry', nodeId: a };
   return undefined;
 }
+
+/** JetStream stream the node agents' outbox forwarders publish their reports to (deduplicated by report id). */
+export const AGENT_REPORTS_STREAM = 'TANDEM_AGENT_REPORTS';
+/** Subjects captured by {@link AGENT_REPORTS_STREAM}. */
+export const AGENT_REPORTS_STREAM_SUBJECTS = [`${SUBJECT_ROOT}.agent.*.report`] as const;
+
+/**
+ * Node agent → orchestrator, request/reply: "which devices should I serve?", asked on (re)connect so the agent
+ * converges on the desired set: `tandem.agent.<nodeId>.desired-devices`.
+ */
+export const agentDesiredDevicesSubject = (nodeId: string): string =>
+  `${SUBJECT_ROOT}.agent.${assertSubjectToken(nodeId, 'node id')}.desired-devices`;

@@ -61,7 +61,8 @@ export const portalSchema = z.object({
 
 export const hostConfigSchema = z.object({
   portals: z.array(portalSchema).min(1),
-  targets: z.array(targetSchema).min(1),
+  /** May be empty: a node agent starts with no devices and gets them from the orchestrator. */
+  targets: z.array(targetSchema),
   discoveryChap: chapSchema.optional(),
   queueDepth: z.number().int().min(1).max(4096).optional(),
   /** Idle seconds before the target pings an initiator (NOP-In). */

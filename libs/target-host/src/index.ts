@@ -1,2 +1,3 @@
 export * from './hostConfig';
 export * from './targetHost';
+export * from './luStats';

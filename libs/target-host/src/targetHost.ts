@@ -1,12 +1,14 @@
 /**
  * Brings a node's data plane up from a HostConfig: opens the stores, builds logical units and SCSI targets,
- * starts the iSCSI server; and takes it down again with every store flushed.
+ * starts the iSCSI server; changes targets and LUNs live (other sessions carry on); and takes it down again with
+ * every store flushed.
  */
 import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
-import { AluaAccessState, LogicalUnit, LuRegistry, ScsiTarget } from '@tandem/scsi';
+import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget } from '@tandem/scsi';
 import { BlockStore, FlatStore } from '@tandem/storage';
-import { HostConfig, LunConfig, TargetConfig, parseHostConfig } from './hostConfig';
+import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
+import { LuStats, MeteredScsiTarget } from './luStats';
 
 export interface HostedLun {
   target: string;
@@ -14,17 +16,50 @@ export interface HostedLun {
   deviceId: string;
   store: BlockStore;
   unit: LogicalUnit;
+  /** Commands, bytes and latency of this LU, fed by the data path. */
+  stats: LuStats;
+  /** How it was configured, with the store entry as it must be reopened after a restart. */
+  config: LunConfig;
 }
+
+interface HostedTarget {
+  config: Omit<TargetConfig, 'luns'>;
+  device: MeteredScsiTarget;
+}
+
+/** How long a withdrawn LU's commands in flight get to finish before its store closes under them. */
+const DRAIN_MS = 2000;
 
 export class TargetHost {
   private constructor(
-    readonly config: HostConfig,
+    private readonly baseConfig: HostConfig,
     readonly server: IscsiServer,
-    readonly luns: HostedLun[],
+    private readonly hosted: HostedLun[],
     private readonly log: Logger,
-    /** SCSI target device per target name (lower case). */
-    private readonly devices: ReadonlyMap<string, ScsiTarget>,
+    /** Per target name (lower case), in configuration order. */
+    private readonly targets: Map<string, HostedTarget>,
+    /** One registry for the node: EXTENDED COPY may copy between any two LUs of it, across targets. */
+    private readonly registry: LuRegistry,
   ) {}
+
+  /** LUs presented right now. */
+  get luns(): readonly HostedLun[] {
+    return this.hosted;
+  }
+
+  /**
+   * The configuration as it stands after live changes, ready to be written back to the config file: every image
+   * is reopened as it is (no `create`, no size: the file holds the size, so a grow cannot disagree with it).
+   */
+  get config(): HostConfig {
+    return {
+      ...this.baseConfig,
+      targets: [...this.targets.values()].map((t) => ({
+        ...t.config,
+        luns: this.hosted.filter((h) => h.target === t.config.name).sort((a, b) => a.lun - b.lun).map((h) => h.config),
+      })),
+    };
+  }
 
   /**
    * Sets the ALUA access state of one LU through one target port group (portal group tag), live: initiators
@@ -32,8 +67,7 @@ export class TargetHost {
    * group already was in that state.
    */
   setAluaState(target: string, lun: number, portGroup: number, state: AluaAccessState): boolean {
-    const device = this.devices.get(target.toLowerCase());
-    if (!device) throw new Error(`no target ${target}`);
+    const device = this.requireTarget(target).device;
     const changed = device.setAccessState(lun, portGroup, state);
     if (changed) this.log.info({ target, lun, portGroup, state }, 'ALUA access state changed');
     return changed;
@@ -41,7 +75,117 @@ export class TargetHost {
 
   /** The SCSI target device of a target (for the HA layer: port groups, access states, reservations). */
   device(target: string): ScsiTarget | undefined {
-    return this.devices.get(target.toLowerCase());
+    return this.targets.get(target.toLowerCase())?.device;
+  }
+
+  findLun(target: string, lun: number): HostedLun | undefined {
+    return this.hosted.find((h) => h.lun === lun && h.target.toLowerCase() === target.toLowerCase());
+  }
+
+  findDevice(deviceId: string): HostedLun | undefined {
+    return this.hosted.find((h) => h.deviceId === deviceId);
+  }
+
+  /** Lowest LUN number free on a target (0 for a target that does not exist yet). */
+  freeLun(target: string): number {
+    const used = new Set(this.hosted.filter((h) => h.target.toLowerCase() === target.toLowerCase()).map((h) => h.lun));
+    for (let lun = 0; lun <= MAX_LUN; lun++) if (!used.has(lun)) return lun;
+    throw new HostConfigError(`target ${target} has no free LUN`);
+  }
+
+  /**
+   * Adds a target with its LUNs to the running server; sessions of other targets are untouched. On failure
+   * nothing stays open or registered.
+   */
+  async addTarget(input: unknown): Promise<void> {
+    const t = parseWith('target', targetSchema, input);
+    if (this.targets.has(t.name.toLowerCase())) throw new HostConfigError(`target ${t.name} already exists`);
+    checkLuns(t, new Set(this.server.portalGroupTags()));
+    const device = new MeteredScsiTarget({ registry: this.registry });
+    const opened: HostedLun[] = [];
+    try {
+      for (const l of t.luns) opened.push(await openLun(t.name, l));
+      for (const h of opened) present(device, h);
+      this.server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
+    } catch (err) {
+      for (const h of opened) withdraw(device, h);
+      await Promise.allSettled(opened.map((h) => h.store.close()));
+      throw err;
+    }
+    const { luns: _luns, ...targetOnly } = t;
+    this.targets.set(t.name.toLowerCase(), { config: targetOnly, device });
+    this.hosted.push(...opened);
+    this.log.info({ target: t.name, luns: opened.map((h) => h.lun) }, 'target added');
+  }
+
+  /** Ends the target's sessions, withdraws it and closes its stores. False for an unknown target. */
+  async removeTarget(name: string): Promise<boolean> {
+    const t = this.targets.get(name.toLowerCase());
+    if (!t) return false;
+    this.server.removeTarget(name);
+    this.targets.delete(name.toLowerCase());
+    const gone = this.hosted.filter((h) => h.target.toLowerCase() === name.toLowerCase());
+    for (const h of gone) {
+      withdraw(t.device, h);
+      this.hosted.splice(this.hosted.indexOf(h), 1);
+    }
+    await Promise.all(gone.map((h) => this.drainAndClose(h)));
+    this.log.info({ target: name }, 'target removed');
+    return true;
+  }
+
+  /**
+   * Presents a new LU on a running target; initiators logged in to it see REPORTED LUNS DATA HAS CHANGED and
+   * keep their sessions.
+   */
+  async addLun(target: string, input: unknown): Promise<HostedLun> {
+    const t = this.requireTarget(target);
+    const l = parseWith(`target ${target} LUN`, lunSchema, input);
+    if (this.findLun(target, l.lun)) throw new HostConfigError(`target ${target}: LUN ${l.lun} is already in use`);
+    checkLuns({ ...t.config, luns: [l] }, new Set(this.server.portalGroupTags()));
+    const hosted = await openLun(t.config.name, l);
+    try {
+      present(t.device, hosted);
+    } catch (err) {
+      await hosted.store.close();
+      throw err;
+    }
+    this.hosted.push(hosted);
+    this.log.info({ target, lun: l.lun, deviceId: hosted.deviceId, sizeBytes: hosted.store.sizeBytes }, 'LUN added');
+    return hosted;
+  }
+
+  /**
+   * Withdraws a LU (REPORTED LUNS DATA HAS CHANGED for the others), lets its commands in flight finish and closes
+   * its store; the image stays. False when there was no such LUN.
+   */
+  async removeLun(target: string, lun: number): Promise<boolean> {
+    const t = this.requireTarget(target);
+    const hosted = this.findLun(target, lun);
+    if (!hosted) return false;
+    withdraw(t.device, hosted);
+    this.hosted.splice(this.hosted.indexOf(hosted), 1);
+    await this.drainAndClose(hosted);
+    this.log.info({ target, lun, deviceId: hosted.deviceId }, 'LUN removed');
+    return true;
+  }
+
+  /**
+   * Grows a LU online (never shrinks: a smaller size is refused); its initiators see CAPACITY DATA HAS CHANGED.
+   * Returns the previous size in bytes.
+   */
+  async resizeLun(target: string, lun: number, newSizeBytes: number): Promise<number> {
+    this.requireTarget(target);
+    const hosted = this.findLun(target, lun);
+    if (!hosted) throw new HostConfigError(`target ${target} has no LUN ${lun}`);
+    const previous = hosted.store.sizeBytes;
+    if (!Number.isSafeInteger(newSizeBytes) || newSizeBytes < previous) {
+      throw new HostConfigError(`target ${target} LUN ${lun}: cannot resize from ${previous} to ${newSizeBytes} bytes (grow only)`);
+    }
+    if (newSizeBytes === previous) return previous;
+    await hosted.unit.grow(newSizeBytes);
+    this.log.info({ target, lun, from: previous, to: newSizeBytes }, 'LUN grown');
+    return previous;
   }
 
   /** Validates the config, opens everything, listens. On any failure, what was opened is closed again. */
@@ -58,21 +202,21 @@ export class TargetHost {
         limits: config.maxRecvDataSegmentLength ? { maxRecvDataSegmentLength: config.maxRecvDataSegmentLength } : undefined,
         logger: log,
       });
-      const devices = new Map<string, ScsiTarget>();
-      // One registry for the node: EXTENDED COPY may copy between any two LUs of it, across targets.
+      const targets = new Map<string, HostedTarget>();
       const registry = new LuRegistry();
       for (const t of config.targets) {
-        const device = new ScsiTarget({ registry });
-        devices.set(t.name.toLowerCase(), device);
-        for (const l of t.luns) {
-          const hosted = await openLun(t, l);
+        const device = new MeteredScsiTarget({ registry });
+        const { luns, ...targetOnly } = t;
+        targets.set(t.name.toLowerCase(), { config: targetOnly, device });
+        for (const l of luns) {
+          const hosted = await openLun(t.name, l);
           opened.push(hosted);
-          device.addLun(l.lun, hosted.unit);
+          present(device, hosted);
         }
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
       }
       await server.start();
-      return new TargetHost(config, server, opened, log, devices);
+      return new TargetHost(config, server, opened, log, targets, registry);
     } catch (err) {
       await Promise.allSettled(opened.map((h) => h.store.close()));
       throw err;
@@ -82,14 +226,58 @@ export class TargetHost {
   /** Stops accepting, asks initiators to log out, flushes and closes every store. */
   async stop(graceMs = 1000): Promise<void> {
     await this.server.stop(graceMs);
-    const results = await Promise.allSettled(this.luns.map((h) => h.store.close()));
+    const results = await Promise.allSettled(this.hosted.map((h) => h.store.close()));
     results.forEach((r, i) => {
-      if (r.status === 'rejected') this.log.error({ store: this.luns[i].store.location, err: String(r.reason) }, 'store did not close cleanly');
+      if (r.status === 'rejected') this.log.error({ store: this.hosted[i].store.location, err: String(r.reason) }, 'store did not close cleanly');
     });
+  }
+
+  private requireTarget(name: string): HostedTarget {
+    const t = this.targets.get(name.toLowerCase());
+    if (!t) throw new HostConfigError(`no target ${name}`);
+    return t;
+  }
+
+  private async drainAndClose(hosted: HostedLun): Promise<void> {
+    const deadline = Date.now() + DRAIN_MS;
+    while (hosted.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    try {
+      await hosted.store.close();
+    } catch (err) {
+      this.log.error({ store: hosted.store.location, err: String(err) }, 'store did not close cleanly');
+    }
   }
 }
 
-async function openLun(t: TargetConfig, l: LunConfig): Promise<HostedLun> {
+function present(device: MeteredScsiTarget, hosted: HostedLun): void {
+  device.meter(hosted.lun, hosted.stats);
+  try {
+    device.addLun(hosted.lun, hosted.unit);
+  } catch (err) {
+    device.unmeter(hosted.lun);
+    throw err;
+  }
+}
+
+function withdraw(device: MeteredScsiTarget, hosted: HostedLun): void {
+  device.removeLun(hosted.lun);
+  device.unmeter(hosted.lun);
+}
+
+function parseWith<T>(what: string, schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: { path: (string | number)[]; message: string }[] } } }, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new HostConfigError(`invalid ${what}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return result.data;
+}
+
+/** The per-target rules `parseHostConfig` applies, for targets and LUNs added live. */
+function checkLuns(t: TargetConfig, portalGroups: Set<number>): void {
+  parseHostConfig({ portals: [...portalGroups].map((tag) => ({ host: '127.0.0.1', port: 0, portalGroupTag: tag })), targets: [t] });
+}
+
+async function openLun(targetName: string, l: LunConfig): Promise<HostedLun> {
   const store = await FlatStore.open({
     path: l.store.path,
     sizeBytes: l.store.sizeBytes,
@@ -97,16 +285,22 @@ async function openLun(t: TargetConfig, l: LunConfig): Promise<HostedLun> {
     create: l.store.create,
     thin: l.store.thin,
   });
-  const deviceId = l.deviceId ?? derivedDeviceId(t.name, l.lun);
-  const unit = new LogicalUnit({
-    store,
-    identity: { deviceId, name: l.name ?? `${t.name.split(':').pop()}-lun${l.lun}` },
-    // APTPL state lives beside the image, so it follows the device if the image moves.
-    prStatePath: `${l.store.path}.pr.json`,
-    physicalBlockSize: l.physicalBlockSize,
-    aluaStates: l.alua,
-  });
-  return { target: t.name, lun: l.lun, deviceId, store, unit };
+  try {
+    const deviceId = l.deviceId ?? derivedDeviceId(targetName, l.lun);
+    const unit = new LogicalUnit({
+      store,
+      identity: { deviceId, name: l.name ?? `${targetName.split(':').pop()}-lun${l.lun}` },
+      // APTPL state lives beside the image, so it follows the device if the image moves.
+      prStatePath: `${l.store.path}.pr.json`,
+      physicalBlockSize: l.physicalBlockSize,
+      aluaStates: l.alua,
+    });
+    const { sizeBytes: _size, create: _create, ...reopen } = l.store;
+    return { target: targetName, lun: l.lun, deviceId, store, unit, stats: new LuStats(), config: { ...l, store: { ...reopen, create: false } } };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 /** Stable identity for a LUN configured without one: the same target name and LUN give the same designators. */

@@ -1,0 +1,131 @@
+/**
+ * Nest side of the outbox: opens the file, records reports, and forwards them to JetStream in order, one at a
+ * time, each with `Nats-Msg-Id` = report id (JetStream drops a re-send within its duplicate window), removing a
+ * report only after JetStream acknowledged it. While NATS is away reports pile up; nothing on the data path waits.
+ */
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AGENT_REPORTS_STREAM_SUBJECTS, agentReportSubject, type AgentReport } from '@tandem/contracts';
+import { nanos, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
+import { NatsService } from '../nats/nats.service';
+import { NodeIdentityService } from '../state/nodeIdentity.service';
+import { FileOutbox, type NewReport } from './fileOutbox';
+
+const RETRY_MS = 1000;
+const DUPLICATE_WINDOW_MS = 24 * 3600_000;
+
+@Injectable()
+export class OutboxService implements OnModuleInit, OnModuleDestroy {
+  private outbox: FileOutbox | null = null;
+  private forwarding: Promise<void> | null = null;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private streamReady = false;
+  private stopped = false;
+  private readonly log = new Logger('Outbox');
+  /** Reports JetStream acknowledged since start (for /metrics). */
+  forwarded = 0;
+
+  constructor(
+    @Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings,
+    private readonly identity: NodeIdentityService,
+    private readonly nats: NatsService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.outbox = await FileOutbox.open(this.settings.stateDir, this.identity.nodeId);
+    if (this.outbox.pending().length > 0) this.log.log(`${this.outbox.pending().length} report(s) waiting to be delivered`);
+    this.nats.onConnected(() => {
+      this.streamReady = false;
+      this.kick();
+    });
+  }
+
+  pending(): readonly AgentReport[] {
+    return this.outbox?.pending() ?? [];
+  }
+
+  /** Durable once resolved; delivery follows whenever NATS is there. */
+  async record(report: NewReport): Promise<AgentReport> {
+    if (!this.outbox) throw new Error('outbox not open');
+    const recorded = await this.outbox.append(report);
+    this.kick();
+    return recorded;
+  }
+
+  /** Starts forwarding unless it is running (then it goes round once more). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.forwarding) {
+      this.again = true;
+      return;
+    }
+    this.forwarding = this.forward().finally(() => {
+      this.forwarding = null;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async forward(): Promise<void> {
+    const nc = this.nats.connection;
+    if (!nc || !this.nats.connectedNow || !this.outbox) return;
+    try {
+      if (!this.streamReady) {
+        await ensureReportsStream(await nc.jetstreamManager(), this.settings.reportsStream, this.settings.subjectPrefix);
+        this.streamReady = true;
+      }
+      await this.publishPending(nc, this.outbox);
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn(`forwarding reports failed (${(err as Error).message}); retrying`);
+      if (!this.retryTimer) this.retryTimer = setTimeout(() => ((this.retryTimer = null), this.kick()), RETRY_MS);
+    }
+  }
+
+  private async publishPending(nc: NatsConnection, outbox: FileOutbox): Promise<void> {
+    const js = nc.jetstream();
+    for (;;) {
+      const next = outbox.pending()[0];
+      if (!next || this.stopped) return;
+      const ack = await js.publish(this.nats.subject(agentReportSubject(next.nodeId)), JSON.stringify(next), {
+        msgID: next.reportId,
+        expect: { streamName: this.settings.reportsStream },
+        timeout: 3000,
+      });
+      if (ack.stream !== this.settings.reportsStream) throw new Error(`acknowledged by stream ${ack.stream}, expected ${this.settings.reportsStream}`);
+      await outbox.ack(next.sequence);
+      this.forwarded++;
+    }
+  }
+
+  /** Waits until the forwarder is idle (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.forwarding) await this.forwarding;
+    await this.outbox?.flush();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.forwarding?.catch(() => undefined);
+    await this.outbox?.flush();
+  }
+}
+
+/** Creates the reports stream, or adds our subjects to it. */
+export async function ensureReportsStream(jsm: JetStreamManager, stream: string, subjectPrefix: string): Promise<void> {
+  const subjects = AGENT_REPORTS_STREAM_SUBJECTS.map((s) => (subjectPrefix ? `${subjectPrefix}.${s}` : s));
+  const existing = await jsm.streams.info(stream).catch(() => undefined);
+  if (!existing) {
+    await jsm.streams.add({ name: stream, subjects, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) }).catch(async (err) => {
+      // Another agent created it at the same moment.
+      if (!(await jsm.streams.info(stream).catch(() => undefined))) throw err;
+    });
+    return;
+  }
+  const missing = subjects.filter((s) => !existing.config.subjects?.includes(s));
+  if (missing.length > 0) await jsm.streams.update(stream, { ...existing.config, subjects: [...(existing.config.subjects ?? []), ...missing] });
+}

@@ -1,0 +1,100 @@
+/**
+ * Every interval: per-LU rates from the data path's counters (IOPS, MB/s, mean latency, peak queue depth), the
+ * node's health, published on `tandem.telemetry.<nodeId>` when NATS is there (telemetry is not kept for later);
+ * a health change is a fact and goes to the outbox.
+ */
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { idSchema, nodeTelemetrySchema, telemetrySubject, type NodeTelemetry } from '@tandem/contracts';
+import { ratesBetween, type LuRates, type LuStatsSnapshot } from '@tandem/target-host';
+import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
+import { NatsService } from '../nats/nats.service';
+import { OutboxService } from '../outbox/outbox.service';
+import { NodeIdentityService } from '../state/nodeIdentity.service';
+import { TargetHostService } from '../target/targetHost.service';
+
+type Health = NodeTelemetry['health'];
+
+export interface LunTelemetry extends LuRates {
+  target: string;
+  lun: number;
+  deviceId: string;
+}
+
+@Injectable()
+export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly previous = new Map<object, LuStatsSnapshot>();
+  private readonly log = new Logger('Telemetry');
+  health: Health | null = null;
+  latest: LunTelemetry[] = [];
+  published = 0;
+
+  constructor(
+    @Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings,
+    private readonly identity: NodeIdentityService,
+    private readonly targets: TargetHostService,
+    private readonly outbox: OutboxService,
+    private readonly nats: NatsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.settings.telemetryIntervalMs);
+  }
+
+  /** ok: serving and keeping its state; degraded: serving but the config file cannot be written; failing: not serving. */
+  currentHealth(): { health: Health; reason?: string } {
+    if (!this.targets.current) return { health: 'failing', reason: 'target host not running' };
+    if (this.targets.persistError) return { health: 'degraded', reason: `config file not writable: ${this.targets.persistError}`.slice(0, 512) };
+    return { health: 'ok' };
+  }
+
+  /** One sample; public so tests need not wait for the timer. */
+  async tick(): Promise<NodeTelemetry | null> {
+    const host = this.targets.current;
+    const { health, reason } = this.currentHealth();
+    if (health !== this.health) {
+      const previous = this.health ?? undefined;
+      this.health = health;
+      await this.outbox.record({ type: 'NodeHealthChanged', data: { health, previous, reason } }).catch((err) => this.log.error(`cannot record health change: ${(err as Error).message}`));
+    }
+    const luns = host?.luns ?? [];
+    const seen = new Set<object>();
+    this.latest = luns.map((l) => {
+      seen.add(l.stats);
+      const now = l.stats.takeSnapshot();
+      const before = this.previous.get(l.stats) ?? now;
+      this.previous.set(l.stats, now);
+      return { target: l.target, lun: l.lun, deviceId: l.deviceId, ...ratesBetween(before, now) };
+    });
+    for (const key of this.previous.keys()) if (!seen.has(key)) this.previous.delete(key);
+    const telemetry = nodeTelemetrySchema.parse({
+      nodeId: this.identity.nodeId,
+      sentAt: new Date().toISOString(),
+      intervalMs: this.settings.telemetryIntervalMs,
+      health,
+      usedBytes: luns.reduce((sum, l) => sum + l.store.sizeBytes, 0),
+      // Telemetry names devices by their orchestrator id; operator-configured LUNs show only in /metrics.
+      devices: this.latest.filter((l) => idSchema.safeParse(l.deviceId).success).map((l) => ({
+        deviceId: l.deviceId,
+        readIops: l.readIops,
+        writeIops: l.writeIops,
+        readBytesPerSecond: l.readBytesPerSecond,
+        writeBytesPerSecond: l.writeBytesPerSecond,
+        readLatencyMicros: l.readLatencyMicros,
+        writeLatencyMicros: l.writeLatencyMicros,
+        queueDepth: l.queueDepth,
+      })),
+    });
+    const nc = this.nats.connection;
+    if (nc && this.nats.connectedNow) {
+      nc.publish(this.nats.subject(telemetrySubject(this.identity.nodeId)), JSON.stringify(telemetry));
+      this.published++;
+    }
+    return telemetry;
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Orchestrator ↔ node agent: device commands the orchestrator sends to one agent (`tandem.agent.<nodeId>.cmd.<verb>`,
+ * request/reply), the desired device set the agent asks for on reconnect, and the reports the agent publishes from
+ * its local outbox (`tandem.agent.<nodeId>.report`, JetStream, `Nats-Msg-Id` = report id). Not event-log events:
+ * the orchestrator decides what, if anything, to append when it consumes a report.
+ */
+import { z } from 'zod';
+import { byteCountSchema, cacheModeSchema, idSchema, nameSchema, sectorSizeSchema, sizeIsWholeSectors, storeKindSchema } from './common';
+import { errorCodeSchema } from './envelope';
+
+/** What one replica of a device looks like to the node that serves it. */
+export const agentDeviceSchema = z
+  .object({
+    deviceId: idSchema,
+    name: nameSchema,
+    sizeBytes: byteCountSchema,
+    sectorSize: sectorSizeSchema.default(512),
+    storeKind: storeKindSchema.default('FLAT'),
+    cacheMode: cacheModeSchema.default('write-through'),
+    /** iSCSI target to present it on; default: the agent's per-device target name derived from the device id. */
+    targetName: z.string().min(1).max(223).optional(),
+  })
+  .strict()
+  .superRefine(sizeIsWholeSectors);
+export type AgentDevice = z.output<typeof agentDeviceSchema>;
+
+const agentCommandBase = { commandId: idSchema, correlationId: idSchema.optional() };
+
+export const agentCommandSchemas = {
+  /** Present the device (creating its image when absent). */
+  'create-device': z.object({ ...agentCommandBase, device: agentDeviceSchema }).strict(),
+  /** Grow only. */
+  'resize-device': z.object({ ...agentCommandBase, deviceId: idSchema, sizeBytes: byteCountSchema }).strict(),
+  /** Withdraw the LUN; the image is kept unless `destroyData`. */
+  'delete-device': z.object({ ...agentCommandBase, deviceId: idSchema, destroyData: z.boolean().default(false) }).strict(),
+  /** Converge on exactly this set of orchestrator-managed devices (images of withdrawn ones are kept). */
+  'sync-devices': z.object({ ...agentCommandBase, devices: z.array(agentDeviceSchema).max(16384) }).strict(),
+} as const;
+export type AgentCommandVerb = keyof typeof agentCommandSchemas;
+export const AGENT_COMMAND_VERBS = Object.keys(agentCommandSchemas) as AgentCommandVerb[];
+export type AgentCommand<V extends AgentCommandVerb = AgentCommandVerb> = z.output<(typeof agentCommandSchemas)[V]>;
+
+export const deviceChangeSchema = z
+  .object({
+    deviceId: idSchema,
+    outcome: z.enum(['created', 'resized', 'deleted', 'unchanged']),
+    targetName: z.string().optional(),
+    lun: z.number().int().min(0).optional(),
+    sizeBytes: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type DeviceChange = z.output<typeof deviceChangeSchema>;
+
+/** The agent's answer; a replayed command (same commandId) gets the same reply and changes nothing. */
+export const agentCommandReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), commandId: idSchema, nodeId: idSchema, changes: z.array(deviceChangeSchema) }).strict(),
+  z
+    .object({
+      ok: z.literal(false),
+      commandId: idSchema.optional(),
+      nodeId: idSchema,
+      error: z.object({ code: errorCodeSchema, message: z.string(), problems: z.array(z.object({ path: z.string(), message: z.string() })).optional() }).strict(),
+    })
+    .strict(),
+]);
+export type AgentCommandReply = z.output<typeof agentCommandReplySchema>;
+
+/** Request on `agentDesiredDevicesSubject` and the orchestrator's answer. */
+export const desiredDevicesRequestSchema = z.object({ nodeId: idSchema }).strict();
+export const desiredDevicesReplySchema = z.object({ nodeId: idSchema, devices: z.array(agentDeviceSchema).max(16384) }).strict();
+
+export const nodeHealthSchema = z.enum(['ok', 'degraded', 'failing']);
+
+const lunFields = { deviceId: idSchema, targetName: z.string().min(1), lun: z.number().int().min(0) };
+
+const reportEnvelope = {
+  reportId: idSchema,
+  nodeId: idSchema,
+  /** Counts up per node from 1, in the order the agent recorded its reports. */
+  sequence: z.number().int().min(1),
+  occurredAt: z.string().datetime({ offset: true }),
+  /** The agent command that caused it, if any. */
+  causationId: idSchema.optional(),
+  correlationId: idSchema.optional(),
+};
+
+const report = <T extends string, D extends z.ZodRawShape>(type: T, data: D) =>
+  z.object({ ...reportEnvelope, type: z.literal(type), data: z.object(data).strict() }).strict();
+
+/** Facts the agent reports from its outbox, in order. */
+export const agentReportSchema = z.discriminatedUnion('type', [
+  report('LunCreated', { ...lunFields, sizeBytes: byteCountSchema, sectorSize: sectorSizeSchema }),
+  report('LunResized', { ...lunFields, sizeBytes: byteCountSchema, previousSizeBytes: byteCountSchema }),
+  report('LunDeleted', { ...lunFields, dataDestroyed: z.boolean() }),
+  report('NodeHealthChanged', { health: nodeHealthSchema, previous: nodeHealthSchema.optional(), reason: z.string().max(512).optional() }),
+]);
+export type AgentReport = z.output<typeof agentReportSchema>;
+export type AgentReportType = AgentReport['type'];
