@@ -9,3 +9,4 @@ export * from './checkpoints';
 export * from './subscribe';
 export * from './embeddedPostgres';
 export { eventStoreMigrations } from './migrations/1761000000000-CreateEventStore';
+export * from './dropSchemas';

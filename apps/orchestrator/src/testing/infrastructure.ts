@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'crypto';
 import * as path from 'path';
-import { Client } from 'pg';
+import { dropSchemasWithPrefix } from '@tandem/event-store';
 import { openOrchestratorDatabase, type OrchestratorDatabase } from '../database/orchestratorDatabase';
 
 export interface TestInfrastructure {
@@ -42,14 +42,7 @@ export function describeWithInfrastructure(title: string, needs: { nats: boolean
     afterAll(async () => {
       for (const close of closers.reverse()) await close();
       await Promise.all(opened.map((db) => db.close().catch(() => undefined)));
-      const admin = new Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
-      await admin.connect();
-      try {
-        const { rows } = await admin.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${prefix}%`]);
-        for (const { nspname } of rows) await admin.query(`DROP SCHEMA "${nspname}" CASCADE`);
-      } finally {
-        await admin.end();
-      }
+      await dropSchemasWithPrefix(postgresUrl, prefix);
     });
     body({
       postgresUrl,

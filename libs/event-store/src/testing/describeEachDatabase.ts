@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'crypto';
 import * as path from 'path';
-import { Client } from 'pg';
+import { dropSchemasWithPrefix } from '../dropSchemas';
 import { openEventStore, type OpenEventStoreOptions, type OpenedEventStore } from '../eventStore';
 
 export type DatabaseTarget = 'postgres' | 'pglite';
@@ -43,14 +43,7 @@ export function describeEachDatabase(title: string, body: (db: DatabaseContext) 
       let counter = 0;
       afterAll(async () => {
         await Promise.all(opened.map((store) => store.close().catch(() => undefined)));
-        const admin = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-        await admin.connect();
-        try {
-          const { rows } = await admin.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${prefix}%`]);
-          for (const { nspname } of rows) await admin.query(`DROP SCHEMA "${nspname}" CASCADE`);
-        } finally {
-          await admin.end();
-        }
+        await dropSchemasWithPrefix(url, prefix);
       });
       body({
         target,
