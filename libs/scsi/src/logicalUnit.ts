@@ -65,7 +65,16 @@ export interface ResolvedIdentity {
   readonly naa: Buffer;
 }
 
+/** Told when each command to a LU starts and ends (per-LU telemetry); must be cheap and must not throw. */
+export interface CommandObserver {
+  /** Returns a start mark handed back to `completed`. */
+  started(): number;
+  completed(task: ScsiTask, startedAt: number): void;
+}
+
 export class LogicalUnit {
+  /** Optional per-command observer (the node's I/O counters); null costs one check per command. */
+  observer: CommandObserver | null = null;
   readonly store: BlockStore;
   readonly identity: ResolvedIdentity;
   readonly blockSize: number;

@@ -162,6 +162,8 @@ export class ScsiTarget implements ScsiTargetDevice {
   }
 
   async execute(task: ScsiTask): Promise<void> {
+    const observer = this.units.get(task.lun)?.observer ?? null;
+    const startedAt = observer === null ? 0 : observer.started();
     try {
       const pending = this.dispatchTask(task);
       if (pending !== undefined) await pending;
@@ -172,6 +174,7 @@ export class ScsiTarget implements ScsiTargetDevice {
       task.dataInPooled = false;
       checkCondition(task, buildSense(SenseKey.HardwareError, Asc.InternalTargetFailure));
     }
+    observer?.completed(task, startedAt);
   }
 
   // ---- dispatch ----

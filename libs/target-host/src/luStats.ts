@@ -3,7 +3,7 @@
  * no allocation per command; readers (telemetry, /metrics) take a snapshot and work out rates from deltas.
  */
 import { performance } from 'perf_hooks';
-import { ScsiTarget, ScsiTargetOptions, ScsiTask } from '@tandem/scsi';
+import { CommandObserver, ScsiTask } from '@tandem/scsi';
 
 const enum IoKind {
   Other = 0,
@@ -34,7 +34,8 @@ export interface LuStatsSnapshot {
   readonly at: number;
 }
 
-export class LuStats {
+/** Installed as the LU's `observer`: ScsiTarget.execute reports every command to it. */
+export class LuStats implements CommandObserver {
   readCommands = 0;
   writeCommands = 0;
   otherCommands = 0;
@@ -123,30 +124,3 @@ export function ratesBetween(before: LuStatsSnapshot, after: LuStatsSnapshot): L
  * A SCSI target that counts every command per LU on its way through `execute`. The counters sit in a LUN-indexed
  * map of preallocated objects; the only cost per command is two clock reads and a few additions.
  */
-export class MeteredScsiTarget extends ScsiTarget {
-  private readonly statsByLun = new Map<number, LuStats>();
-
-  constructor(options: ScsiTargetOptions = {}) {
-    super(options);
-  }
-
-  /** Starts counting commands addressed to `lun` (the target host calls it when it presents a LU). */
-  meter(lun: number, stats: LuStats): void {
-    this.statsByLun.set(lun, stats);
-  }
-
-  unmeter(lun: number): void {
-    this.statsByLun.delete(lun);
-  }
-
-  override async execute(task: ScsiTask): Promise<void> {
-    const stats = this.statsByLun.get(task.lun);
-    if (stats === undefined) return super.execute(task);
-    const startedAt = stats.started();
-    try {
-      await super.execute(task);
-    } finally {
-      stats.completed(task, startedAt);
-    }
-  }
-}

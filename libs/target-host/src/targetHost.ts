@@ -8,7 +8,7 @@ import { IscsiServer, Logger } from '@tandem/iscsi';
 import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget } from '@tandem/scsi';
 import { BlockStore, FlatStore } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
-import { LuStats, MeteredScsiTarget } from './luStats';
+import { LuStats } from './luStats';
 
 export interface HostedLun {
   target: string;
@@ -24,7 +24,7 @@ export interface HostedLun {
 
 interface HostedTarget {
   config: Omit<TargetConfig, 'luns'>;
-  device: MeteredScsiTarget;
+  device: ScsiTarget;
 }
 
 /** How long a withdrawn LU's commands in flight get to finish before its store closes under them. */
@@ -101,14 +101,14 @@ export class TargetHost {
     const t = parseWith('target', targetSchema, input);
     if (this.targets.has(t.name.toLowerCase())) throw new HostConfigError(`target ${t.name} already exists`);
     checkLuns(t, new Set(this.server.portalGroupTags()));
-    const device = new MeteredScsiTarget({ registry: this.registry });
+    const device = new ScsiTarget({ registry: this.registry });
     const opened: HostedLun[] = [];
     try {
       for (const l of t.luns) opened.push(await openLun(t.name, l));
-      for (const h of opened) present(device, h);
+      for (const h of opened) device.addLun(h.lun, h.unit);
       this.server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
     } catch (err) {
-      for (const h of opened) withdraw(device, h);
+      for (const h of opened) device.removeLun(h.lun);
       await Promise.allSettled(opened.map((h) => h.store.close()));
       throw err;
     }
@@ -126,7 +126,7 @@ export class TargetHost {
     this.targets.delete(name.toLowerCase());
     const gone = this.hosted.filter((h) => h.target.toLowerCase() === name.toLowerCase());
     for (const h of gone) {
-      withdraw(t.device, h);
+      t.device.removeLun(h.lun);
       this.hosted.splice(this.hosted.indexOf(h), 1);
     }
     await Promise.all(gone.map((h) => this.drainAndClose(h)));
@@ -145,7 +145,7 @@ export class TargetHost {
     checkLuns({ ...t.config, luns: [l] }, new Set(this.server.portalGroupTags()));
     const hosted = await openLun(t.config.name, l);
     try {
-      present(t.device, hosted);
+      t.device.addLun(hosted.lun, hosted.unit);
     } catch (err) {
       await hosted.store.close();
       throw err;
@@ -163,7 +163,7 @@ export class TargetHost {
     const t = this.requireTarget(target);
     const hosted = this.findLun(target, lun);
     if (!hosted) return false;
-    withdraw(t.device, hosted);
+    t.device.removeLun(hosted.lun);
     this.hosted.splice(this.hosted.indexOf(hosted), 1);
     await this.drainAndClose(hosted);
     this.log.info({ target, lun, deviceId: hosted.deviceId }, 'LUN removed');
@@ -205,13 +205,13 @@ export class TargetHost {
       const targets = new Map<string, HostedTarget>();
       const registry = new LuRegistry();
       for (const t of config.targets) {
-        const device = new MeteredScsiTarget({ registry });
+        const device = new ScsiTarget({ registry });
         const { luns, ...targetOnly } = t;
         targets.set(t.name.toLowerCase(), { config: targetOnly, device });
         for (const l of luns) {
           const hosted = await openLun(t.name, l);
           opened.push(hosted);
-          present(device, hosted);
+          device.addLun(hosted.lun, hosted.unit);
         }
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
       }
@@ -249,21 +249,6 @@ export class TargetHost {
   }
 }
 
-function present(device: MeteredScsiTarget, hosted: HostedLun): void {
-  device.meter(hosted.lun, hosted.stats);
-  try {
-    device.addLun(hosted.lun, hosted.unit);
-  } catch (err) {
-    device.unmeter(hosted.lun);
-    throw err;
-  }
-}
-
-function withdraw(device: MeteredScsiTarget, hosted: HostedLun): void {
-  device.removeLun(hosted.lun);
-  device.unmeter(hosted.lun);
-}
-
 function parseWith<T>(what: string, schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: { path: (string | number)[]; message: string }[] } } }, input: unknown): T {
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -296,7 +281,9 @@ async function openLun(targetName: string, l: LunConfig): Promise<HostedLun> {
       aluaStates: l.alua,
     });
     const { sizeBytes: _size, create: _create, ...reopen } = l.store;
-    return { target: targetName, lun: l.lun, deviceId, store, unit, stats: new LuStats(), config: { ...l, store: { ...reopen, create: false } } };
+    const stats = new LuStats();
+    unit.observer = stats;
+    return { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } } };
   } catch (err) {
     await store.close();
     throw err;
