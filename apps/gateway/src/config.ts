@@ -1,25 +1,18 @@
 /** Gateway settings from the environment. There is no default token: without one the gateway refuses to start. */
 import * as net from 'net';
-import * as path from 'path';
-import { EVENTS_STREAM } from '@tandem/contracts';
+import { settingsFromEnv as orchestratorSettingsFromEnv, type OrchestratorSettings } from '@tandem/orchestrator';
 
 export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
 
 /** Shortest token accepted: a guessable token is no protection (`npm start` generates 32 random bytes). */
 export const MIN_TOKEN_LENGTH = 16;
 
-export interface GatewaySettings {
+/** Where the orchestrator keeps the log and read models and talks on NATS: the gateway must use exactly the same. */
+type SharedSettings = Pick<OrchestratorSettings, 'databaseUrl' | 'dataDir' | 'schema' | 'natsUrl' | 'subjectPrefix' | 'eventsStream'>;
+
+export interface GatewaySettings extends SharedSettings {
   /** Bearer token mutations must carry. */
   apiToken: string;
-  /** `postgres://…` the orchestrator writes to; undefined → the embedded PGlite under `dataDir`. */
-  databaseUrl?: string;
-  dataDir: string;
-  /** Postgres schema of the orchestrator's event log and read models. */
-  schema: string;
-  natsUrl: string;
-  /** The orchestrator's subject prefix (empty in production). */
-  subjectPrefix: string;
-  eventsStream: string;
   host: string;
   /** 0 → any free port (tests). */
   port: number;
@@ -64,14 +57,15 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
   }
   const listen = parseListen(env.TANDEM_GATEWAY_LISTEN ?? '127.0.0.1:4000');
   const host = overrides.host ?? listen.host;
+  const { databaseUrl, dataDir, schema, natsUrl, subjectPrefix, eventsStream } = orchestratorSettingsFromEnv(env);
   const settings: GatewaySettings = {
     apiToken,
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.TANDEM_DATA_DIR ?? '.tandem'),
-    schema: env.TANDEM_DB_SCHEMA ?? 'tandem',
-    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
-    eventsStream: env.TANDEM_EVENTS_STREAM ?? EVENTS_STREAM,
+    databaseUrl,
+    dataDir,
+    schema,
+    natsUrl,
+    subjectPrefix,
+    eventsStream,
     host,
     port: listen.port,
     path: '/graphql',
