@@ -59,14 +59,4 @@ export class CmdSnWindow<T> {
       }
     }
   }
-
-  pendingCount(): number {
-    return this.held.size;
-  }
-
-  clear(): T[] {
-    const items = [...this.held.values()].filter((v) => v !== null);
-    this.held.clear();
-    return items;
-  }
 }

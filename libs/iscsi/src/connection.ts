@@ -47,13 +47,11 @@ export class IscsiConnection implements PduSink {
   private loginIsid = '';
   private loginTsih = 0;
   private loginCmdSn = 0;
-  private loginKeys = new Map<string, string>();
   private loginData: Buffer[] = [];
   private loginDataLength = 0;
   private negotiator: OperationalNegotiator | null = null;
   private chap: ChapAuthenticator | null = null;
   private authenticated = false;
-  private sentTpgt = false;
   private loginTarget: RegisteredTarget | null = null;
   private loginSessionType: SessionType = 'Normal';
   private initiatorName = '';
@@ -262,7 +260,6 @@ export class IscsiConnection implements PduSink {
     for (const [k, v] of pairs) {
       if (offered.has(k) && !k.startsWith('CHAP_')) return this.failLogin(h, LoginStatus.InitiatorError, `key ${k} sent twice`);
       offered.set(k, v);
-      this.loginKeys.set(k, v);
     }
 
     // The first PDU must identify the initiator and the target.
@@ -295,7 +292,6 @@ export class IscsiConnection implements PduSink {
       }
       this.negotiator = new OperationalNegotiator(this.server.limits, () => this.loginSessionType === 'Discovery');
       out.push(['TargetPortalGroupTag', String(this.portalGroupTag)]);
-      this.sentTpgt = true;
     }
 
     const required = this.requiredChap();
@@ -371,7 +367,7 @@ export class IscsiConnection implements PduSink {
 
   private requiredChap() {
     if (this.loginSessionType === 'Discovery') return this.server.discoveryChap;
-    return this.loginTarget?.definition.chap ?? this.server.findTarget(this.loginKeys.get('TargetName') ?? '')?.definition.chap;
+    return this.loginTarget?.definition.chap;
   }
 
   private completeLogin(h: Buffer, out: TextPairs): void {

@@ -119,10 +119,6 @@ export class IscsiServer {
     return this.targets.get(name.toLowerCase());
   }
 
-  targetNames(): string[] {
-    return [...this.targets.values()].map((t) => t.definition.name);
-  }
-
   async start(): Promise<void> {
     for (const portal of this.portals) {
       const server = net.createServer((socket) => this.accept(socket, portal));
