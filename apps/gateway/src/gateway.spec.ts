@@ -183,14 +183,15 @@ describeWithInfrastructure('GraphQL gateway against a live orchestrator', { nats
     const resized = await gql('mutation($input: ResizeDeviceInput!) { resizeDevice(input: $input) { device { sizeBytes } } }', { input: { deviceId, sizeBytes: 128 * MiB } });
     expect(resized.data).toEqual({ resizeDevice: { device: { sizeBytes: 128 * MiB } } });
 
-    const DEVICE = 'query($id: ID!, $at: SafeInt) { device(id: $id, atPosition: $at) { name sizeBytes state replicas { priority state node { name } } cluster { name nodes { name devices { name } } } } }';
+    const DEVICE = 'query($id: ID!, $at: SafeInt) { device(id: $id, atPosition: $at) { name sizeBytes state replicas { priority state export iscsiUrl node { name } } cluster { name nodes { name devices { name } } } } }';
     const now = await gql<{ device: { sizeBytes: number } }>(DEVICE, { id: deviceId }, null);
     expect(now.errors).toBeUndefined();
     expect(now.data?.device).toEqual({
       name: 'tt-disk',
       sizeBytes: 128 * MiB,
-      state: 'ONLINE',
-      replicas: [{ priority: 100, state: 'ACTIVE', node: { name: 'tt-node' } }],
+      // No node agent runs here, so nothing has exported it.
+      state: 'PENDING',
+      replicas: [{ priority: 100, state: 'ACTIVE', export: 'PENDING', iscsiUrl: null, node: { name: 'tt-node' } }],
       cluster: { name: 'tt-cluster', nodes: [{ name: 'tt-node', devices: [{ name: 'tt-disk' }] }] },
     });
     const before = await gql<{ device: { sizeBytes: number } }>(DEVICE, { id: deviceId, at: device.data?.createDevice.globalPosition }, null);

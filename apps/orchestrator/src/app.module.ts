@@ -8,6 +8,9 @@ import { CommandBus } from './commands/commandBus';
 import { ORCHESTRATOR_SETTINGS, type OrchestratorSettings } from './config';
 import { openDatabaseFromSettings } from './database/openFromSettings';
 import type { OrchestratorDatabase } from './database/orchestratorDatabase';
+import { AgentDispatcher } from './agents/agentDispatcher';
+import { AgentReportsConsumer } from './agents/agentReportsConsumer';
+import { DesiredDevicesResponder } from './agents/desiredDevicesResponder';
 import { CommandListener } from './nats/commandListener';
 import { JetStreamOutbox } from './outbox/jetStreamOutbox';
 import { ReadModelProjector } from './projections/readModelProjector';
@@ -15,6 +18,32 @@ import { ReadModels } from './readModels.service';
 
 export const ORCHESTRATOR_DATABASE = Symbol('ORCHESTRATOR_DATABASE');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+
+/** The orchestrator's side of the node-agent protocol: commands out, desired devices on request, reports in. */
+export class AgentProtocol {
+  readonly dispatcher: AgentDispatcher;
+  readonly responder: DesiredDevicesResponder;
+  readonly reports: AgentReportsConsumer;
+
+  constructor(db: OrchestratorDatabase, nc: NatsConnection, projector: ReadModelProjector, settings: OrchestratorSettings) {
+    const log = (level: 'log' | 'warn' | 'error', message: string) => new Logger('Agents')[level](message);
+    this.dispatcher = new AgentDispatcher(db, nc, { subjectPrefix: settings.subjectPrefix, requestTimeoutMs: settings.agentRequestTimeoutMs, log });
+    this.responder = new DesiredDevicesResponder(db, nc, projector, settings.subjectPrefix);
+    this.reports = new AgentReportsConsumer(db, nc, { stream: settings.reportsStream, subjectPrefix: settings.subjectPrefix, log });
+  }
+
+  async start(): Promise<void> {
+    this.responder.start();
+    await this.reports.start();
+    this.dispatcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.dispatcher.stop();
+    await this.reports.stop();
+    await this.responder.stop();
+  }
+}
 
 @Injectable()
 class OrchestratorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -27,16 +56,19 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, BeforeApplication
     @Inject(ReadModelProjector) private readonly projector: ReadModelProjector,
     @Inject(JetStreamOutbox) private readonly outbox: JetStreamOutbox | null,
     @Inject(CommandListener) private readonly listener: CommandListener | null,
+    @Inject(AgentProtocol) private readonly agents: AgentProtocol | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.settings.runProjector) this.projector.start();
     if (this.outbox) await this.outbox.start();
     this.listener?.start();
+    await this.agents?.start();
     this.logger.log(`ready: schema ${this.db.schema}, ${this.settings.databaseUrl ? 'Postgres' : `embedded PGlite in ${this.settings.dataDir}`}, NATS ${this.nc ? this.settings.natsUrl : 'off'}`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.agents?.stop();
     await this.listener?.stop();
     await this.outbox?.stop();
     await this.projector.stop();
@@ -51,7 +83,7 @@ class OrchestratorLifecycle implements OnApplicationBootstrap, BeforeApplication
 @Module({})
 export class OrchestratorModule {
   static forRoot(settings: OrchestratorSettings): DynamicModule {
-    const needsNats = settings.listenForCommands || settings.runOutbox;
+    const needsNats = settings.listenForCommands || settings.runOutbox || settings.runAgentProtocol;
     return {
       module: OrchestratorModule,
       providers: [
@@ -78,9 +110,15 @@ export class OrchestratorModule {
           useFactory: (nc: NatsConnection | null, bus: CommandBus) => (settings.listenForCommands && nc ? new CommandListener(nc, bus, settings.subjectPrefix) : null),
           inject: [NATS_CONNECTION, CommandBus],
         },
+        {
+          provide: AgentProtocol,
+          useFactory: (db: OrchestratorDatabase, nc: NatsConnection | null, projector: ReadModelProjector) =>
+            settings.runAgentProtocol && nc ? new AgentProtocol(db, nc, projector, settings) : null,
+          inject: [ORCHESTRATOR_DATABASE, NATS_CONNECTION, ReadModelProjector],
+        },
         OrchestratorLifecycle,
       ],
-      exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE],
+      exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE, AgentProtocol],
     };
   }
 }

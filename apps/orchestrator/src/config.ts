@@ -1,6 +1,6 @@
 /** Orchestrator settings, from the environment (and overridable in code, e.g. by tests or the CLI). */
 import * as path from 'path';
-import { EVENTS_STREAM } from '@tandem/contracts';
+import { AGENT_REPORTS_STREAM, EVENTS_STREAM } from '@tandem/contracts';
 
 export const ORCHESTRATOR_SETTINGS = Symbol('ORCHESTRATOR_SETTINGS');
 
@@ -21,10 +21,16 @@ export interface OrchestratorSettings {
   eventsStream: string;
   /** JetStream dedupe window for `Nats-Msg-Id`; an outbox restart must republish within it. Default 1 h. */
   duplicateWindowMs: number;
+  /** JetStream stream the node agents publish their reports to. */
+  reportsStream: string;
+  /** How long a node agent gets to answer one device command before it is left to converge on reconnect. */
+  agentRequestTimeoutMs: number;
   /** Parts that can be switched off (e.g. `tandem events replay` needs none of them). */
   listenForCommands: boolean;
   runProjector: boolean;
   runOutbox: boolean;
+  /** Device commands to node agents, their desired-device answers, and their reports into the log. */
+  runAgentProtocol: boolean;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<OrchestratorSettings> = {}): OrchestratorSettings {
@@ -36,9 +42,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
     subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
     eventsStream: env.TANDEM_EVENTS_STREAM ?? EVENTS_STREAM,
     duplicateWindowMs: Number(env.TANDEM_DUPLICATE_WINDOW_MS ?? 3_600_000),
+    reportsStream: env.TANDEM_AGENT_REPORTS_STREAM ?? AGENT_REPORTS_STREAM,
+    agentRequestTimeoutMs: Number(env.TANDEM_AGENT_REQUEST_TIMEOUT_MS ?? 5000),
     listenForCommands: true,
     runProjector: true,
     runOutbox: true,
+    runAgentProtocol: true,
     ...overrides,
   };
 }

@@ -15,3 +15,7 @@ export * from './outbox/jetStreamOutbox';
 export * from './nats/commandListener';
 export * from './cli/replay';
 export * from './cli/tail';
+export * from './agents/agentDispatcher';
+export * from './agents/agentReportsConsumer';
+export * from './agents/desiredDevicesResponder';
+export * from './agents/reportEvents';

@@ -3,9 +3,10 @@ import { clusterCommands, clusterEvents } from './cluster.contracts';
 import { deviceCommands, deviceEvents } from './device.contracts';
 import { nodeCommands, nodeEvents } from './node.contracts';
 import { ContractRegistry, type TypedCommand, type TypedEvent, type EventPayloadOf, type CommandPayloadOf } from './registry';
+import { replicaEvents } from './replica.contracts';
 import { siteCommands, siteEvents } from './site.contracts';
 
-export const tandemEvents = [...siteEvents, ...clusterEvents, ...nodeEvents, ...deviceEvents] as const;
+export const tandemEvents = [...siteEvents, ...clusterEvents, ...nodeEvents, ...deviceEvents, ...replicaEvents] as const;
 export const tandemCommands = [...siteCommands, ...clusterCommands, ...nodeCommands, ...deviceCommands] as const;
 
 type TandemEventContract = (typeof tandemEvents)[number];

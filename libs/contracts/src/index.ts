@@ -10,4 +10,6 @@ export * from './node.contracts';
 export * from './device.contracts';
 export * from './telemetry.contracts';
 export * from './agent.contracts';
+export * from './replica.contracts';
+export * from './streams';
 export * from './catalog';

@@ -1,6 +1,6 @@
 /** GraphQL object types for the fleet, mapped from the orchestrator's read-model rows. */
 import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
-import type { ClusterRow, DeviceRow, FleetSnapshot, NodeRow, SiteRow } from '@tandem/orchestrator';
+import type { ClusterRow, DeviceRow, FleetSnapshot, NodeRow, ReplicaRow, SiteRow } from '@tandem/orchestrator';
 import { SafeIntScalar } from '../scalars/scalars';
 
 /**
@@ -13,11 +13,30 @@ export enum ReplicaState {
 }
 registerEnumType(ReplicaState, { name: 'ReplicaState' });
 
-/** ONLINE: every replica's node active; DEGRADED: some in maintenance; OFFLINE: none active. */
+/** Whether the replica's node presents it, as the node last reported. */
+export enum ReplicaExport {
+  PENDING = 'PENDING',
+  EXPORTED = 'EXPORTED',
+  WITHDRAWN = 'WITHDRAWN',
+}
+registerEnumType(ReplicaExport, { name: 'ReplicaExport', description: 'PENDING: placed, not reported by its node yet; EXPORTED: the node serves it; WITHDRAWN: it stopped.' });
+
+export enum NodeHealth {
+  OK = 'OK',
+  DEGRADED = 'DEGRADED',
+  FAILING = 'FAILING',
+}
+registerEnumType(NodeHealth, { name: 'NodeHealth' });
+
+/**
+ * A replica is serving when its node is active (not in maintenance) and has exported it. ONLINE: every replica
+ * serving; DEGRADED: some; OFFLINE: none, though some were exported or refused; PENDING: none reported yet.
+ */
 export enum DeviceState {
   ONLINE = 'ONLINE',
   DEGRADED = 'DEGRADED',
   OFFLINE = 'OFFLINE',
+  PENDING = 'PENDING',
 }
 registerEnumType(DeviceState, { name: 'DeviceState' });
 
@@ -73,6 +92,7 @@ export class Node implements AsOf {
   @Field() inMaintenance!: boolean;
   @Field(() => String, { nullable: true }) maintenanceReason!: string | null;
   @Field(() => ReplicaState) state!: ReplicaState;
+  @Field(() => NodeHealth, { nullable: true, description: "Last health the node's agent reported; null before its first report." }) health!: NodeHealth | null;
   @Field(() => Int) version!: number;
   @Field(() => SafeIntScalar) createdPosition!: number;
   @Field(() => SafeIntScalar) updatedPosition!: number;
@@ -84,6 +104,10 @@ export class Node implements AsOf {
 export class Replica implements AsOf {
   @Field(() => ID) nodeId!: string;
   @Field(() => Int, { description: 'Higher wins: with sync down and heartbeat up, the lower-priority replica blocks I/O.' }) priority!: number;
+  @Field(() => ReplicaExport) export!: ReplicaExport;
+  @Field(() => String, { nullable: true, description: 'iSCSI target the node presents it on.' }) targetName!: string | null;
+  @Field(() => Int, { nullable: true }) lun!: number | null;
+  @Field(() => String, { nullable: true, description: "The node's last refusal of a command for this replica; cleared by its next report." }) lastError!: string | null;
   asOf?: FleetSnapshot;
 }
 
@@ -100,11 +124,18 @@ export class Device implements AsOf {
   @Field(() => SafeIntScalar) createdPosition!: number;
   @Field(() => SafeIntScalar) updatedPosition!: number;
   @Field() createdAt!: Date;
-  replicaRows!: { nodeId: string; priority: number }[];
+  replicaRows!: ReplicaRow[];
   asOf?: FleetSnapshot;
 }
 
 export const toSite = (row: SiteRow, asOf?: FleetSnapshot): Site => ({ ...row, id: row.siteId, asOf });
 export const toCluster = (row: ClusterRow, asOf?: FleetSnapshot): Cluster => ({ ...row, id: row.clusterId, asOf });
-export const toNode = (row: NodeRow, asOf?: FleetSnapshot): Node => ({ ...row, id: row.nodeId, state: row.inMaintenance ? ReplicaState.MAINTENANCE : ReplicaState.ACTIVE, asOf });
+export const toNode = (row: NodeRow, asOf?: FleetSnapshot): Node => ({
+  ...row,
+  id: row.nodeId,
+  state: row.inMaintenance ? ReplicaState.MAINTENANCE : ReplicaState.ACTIVE,
+  health: row.health ? (row.health.toUpperCase() as NodeHealth) : null,
+  asOf,
+});
+export const toReplica = (row: ReplicaRow, asOf?: FleetSnapshot): Replica => ({ ...row, export: row.state.toUpperCase() as ReplicaExport, asOf });
 export const toDevice = (row: DeviceRow, asOf?: FleetSnapshot): Device => ({ ...row, id: row.deviceId, replicaRows: row.replicas, asOf });

@@ -4,7 +4,7 @@ import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestj
 import type { GatewayContext } from '../context';
 import { gatewayError } from '../errors';
 import { SafeIntScalar } from '../scalars/scalars';
-import { Cluster, Device, DeviceState, Node, Replica, ReplicaState, Site, toCluster, toDevice, toNode, toSite } from './fleet.models';
+import { Cluster, Device, DeviceState, Node, Replica, ReplicaExport, ReplicaState, Site, toCluster, toDevice, toNode, toReplica, toSite } from './fleet.models';
 import { FleetReader } from './fleetReader';
 
 const assertUuid = (id: string, what: string) => {
@@ -139,7 +139,7 @@ export class DeviceResolver {
 
   @ResolveField(() => [Replica])
   replicas(@Parent() device: Device): Replica[] {
-    return device.replicaRows.map((r) => ({ ...r, asOf: device.asOf }));
+    return device.replicaRows.map((r) => toReplica(r, device.asOf));
   }
 
   @ResolveField(() => DeviceState)
@@ -147,8 +147,13 @@ export class DeviceResolver {
     const nodes = device.asOf
       ? device.replicaRows.map((r) => device.asOf?.nodes.find((n) => n.nodeId === r.nodeId))
       : await ctx.loaders.node.loadMany(device.replicaRows.map((r) => r.nodeId));
-    const active = nodes.filter((n) => n && !(n instanceof Error) && !n.inMaintenance).length;
-    return active === nodes.length ? DeviceState.ONLINE : active === 0 ? DeviceState.OFFLINE : DeviceState.DEGRADED;
+    const serving = device.replicaRows.filter((r, i) => {
+      const node = nodes[i];
+      return r.state === 'exported' && node && !(node instanceof Error) && !node.inMaintenance;
+    }).length;
+    if (serving === device.replicaRows.length) return DeviceState.ONLINE;
+    if (serving > 0) return DeviceState.DEGRADED;
+    return device.replicaRows.every((r) => r.state === 'pending' && r.lastError === null) ? DeviceState.PENDING : DeviceState.OFFLINE;
   }
 }
 
@@ -164,5 +169,15 @@ export class ReplicaResolver {
   async state(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<ReplicaState> {
     const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
     return row && !row.inMaintenance ? ReplicaState.ACTIVE : ReplicaState.MAINTENANCE;
+  }
+
+  @ResolveField(() => String, { nullable: true, description: 'iscsi://portal/target/lun on the node\'s first portal, once exported.' })
+  async iscsiUrl(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<string | null> {
+    if (replica.export !== ReplicaExport.EXPORTED || replica.targetName === null || replica.lun === null) return null;
+    const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
+    const portal = row?.portals[0];
+    if (!portal) return null;
+    const host = portal.host.includes(':') ? `[${portal.host}]` : portal.host;
+    return `iscsi://${host}:${portal.port}/${replica.targetName}/${replica.lun}`;
   }
 }

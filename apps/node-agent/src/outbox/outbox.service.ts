@@ -4,15 +4,14 @@
  * report only after JetStream acknowledged it. While NATS is away reports pile up; nothing on the data path waits.
  */
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AGENT_REPORTS_STREAM_SUBJECTS, agentReportSubject, type AgentReport } from '@tandem/contracts';
-import { nanos, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import { agentReportSubject, agentReportsStreamSpec, ensureJetStream, type AgentReport } from '@tandem/contracts';
+import type { NatsConnection } from 'nats';
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
 import { NatsService } from '../nats/nats.service';
 import { NodeIdentityService } from '../state/nodeIdentity.service';
 import { FileOutbox, type NewReport } from './fileOutbox';
 
 const RETRY_MS = 1000;
-const DUPLICATE_WINDOW_MS = 24 * 3600_000;
 
 @Injectable()
 export class OutboxService implements OnModuleInit, OnModuleDestroy {
@@ -74,7 +73,7 @@ export class OutboxService implements OnModuleInit, OnModuleDestroy {
     if (!nc || !this.nats.connectedNow || !this.outbox) return;
     try {
       if (!this.streamReady) {
-        await ensureReportsStream(await nc.jetstreamManager(), this.settings.reportsStream, this.settings.subjectPrefix);
+        await ensureJetStream(await nc.jetstreamManager(), agentReportsStreamSpec(this.settings.reportsStream, this.settings.subjectPrefix));
         this.streamReady = true;
       }
       await this.publishPending(nc, this.outbox);
@@ -113,19 +112,4 @@ export class OutboxService implements OnModuleInit, OnModuleDestroy {
     await this.forwarding?.catch(() => undefined);
     await this.outbox?.flush();
   }
-}
-
-/** Creates the reports stream, or adds our subjects to it. */
-export async function ensureReportsStream(jsm: JetStreamManager, stream: string, subjectPrefix: string): Promise<void> {
-  const subjects = AGENT_REPORTS_STREAM_SUBJECTS.map((s) => (subjectPrefix ? `${subjectPrefix}.${s}` : s));
-  const existing = await jsm.streams.info(stream).catch(() => undefined);
-  if (!existing) {
-    await jsm.streams.add({ name: stream, subjects, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) }).catch(async (err) => {
-      // Another agent created it at the same moment.
-      if (!(await jsm.streams.info(stream).catch(() => undefined))) throw err;
-    });
-    return;
-  }
-  const missing = subjects.filter((s) => !existing.config.subjects?.includes(s));
-  if (missing.length > 0) await jsm.streams.update(stream, { ...existing.config, subjects: [...(existing.config.subjects ?? []), ...missing] });
 }

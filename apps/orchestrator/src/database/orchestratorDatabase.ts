@@ -8,6 +8,7 @@ import { createEventStore, eventStoreMigrations, type EventStore } from '@tandem
 import { DataSource } from 'typeorm';
 import { readModelEntities } from './entities/readModel.entities';
 import { createReadModelsMigration } from './migrations/1762000000000-CreateReadModels';
+import { createAgentFactsMigration } from './migrations/1763000000000-AgentFacts';
 import { assertIdentifier, quoteIdent } from './sql';
 
 export interface OrchestratorDatabase {
@@ -41,7 +42,7 @@ export async function openOrchestratorDatabase(options: OpenDatabaseOptions): Pr
     migrationsRun: false,
     // The event store's own name for it, so `openEventStore` on this schema sees the same history.
     migrationsTableName: 'event_store_migrations',
-    migrations: [...eventStoreMigrations(schema), createReadModelsMigration(schema)],
+    migrations: [...eventStoreMigrations(schema), createReadModelsMigration(schema), createAgentFactsMigration(schema)],
     entities: readModelEntities,
   });
   await dataSource.initialize();

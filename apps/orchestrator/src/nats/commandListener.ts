@@ -4,43 +4,31 @@
  * the bus's reply sent back in the contracts' reply shape. A malformed request gets BAD_USER_INPUT, never silence.
  */
 import { commandMessageSchema, ContractViolation, tandemContracts, type CommandReply } from '@tandem/contracts';
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, NatsConnection } from 'nats';
 import { prefixed } from '../config';
 import type { CommandBus } from '../commands/commandBus';
 import { refusal } from '../commands/commandBus';
+import { RequestServer } from './requestServer';
 
-export const COMMAND_QUEUE_GROUP = 'tandem-orchestrator';
 
 export class CommandListener {
-  private subscription?: Subscription;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly server: RequestServer;
 
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly bus: CommandBus,
     private readonly subjectPrefix: string,
-  ) {}
+  ) {
+    this.server = new RequestServer(nc, prefixed(subjectPrefix, 'tandem.cmd.>'), (msg) => this.replyTo(msg), (error) => refusal(undefined, error));
+  }
 
   start(): void {
-    this.subscription = this.nc.subscribe(prefixed(this.subjectPrefix, 'tandem.cmd.>'), {
-      queue: COMMAND_QUEUE_GROUP,
-      callback: (error, msg) => {
-        if (error) return;
-        const work = this.handle(msg).finally(() => this.inFlight.delete(work));
-        this.inFlight.add(work);
-      },
-    });
+    this.server.start();
   }
 
   /** Stops taking requests and lets those in hand finish. */
-  async stop(): Promise<void> {
-    if (this.subscription && !this.subscription.isClosed()) await this.subscription.drain().catch(() => undefined);
-    await Promise.all([...this.inFlight]);
-  }
-
-  private async handle(msg: Msg): Promise<void> {
-    const reply = await this.replyTo(msg).catch((error) => refusal(undefined, error));
-    if (msg.reply) msg.respond(JSON.stringify(reply));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   private async replyTo(msg: Msg): Promise<CommandReply> {

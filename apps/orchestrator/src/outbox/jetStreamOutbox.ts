@@ -4,9 +4,9 @@
  * checkpoint moves. A crash between commit and publish (or between publish and checkpoint) means a republish on
  * restart, which JetStream's duplicate window drops: consumers see each event once.
  */
-import { tandemContracts, type TandemEventType } from '@tandem/contracts';
+import { ensureJetStream, eventsStreamSpec, tandemContracts, type TandemEventType } from '@tandem/contracts';
 import { subscribe, type RecordedEvent, type Subscription } from '@tandem/event-store';
-import { headers as natsHeaders, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { prefixed } from '../config';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 
@@ -44,18 +44,8 @@ export const eventSubjectFor = (subjectPrefix: string, type: string): string => 
 export const eventsStreamSubjects = (subjectPrefix: string): string[] => [prefixed(subjectPrefix, 'tandem.evt.>')];
 
 /** Creates the stream, or brings its subjects and duplicate window to what the outbox needs. */
-export async function ensureEventsStream(jsm: JetStreamManager, options: Pick<OutboxOptions, 'stream' | 'subjectPrefix' | 'duplicateWindowMs'>): Promise<void> {
-  const wanted = { subjects: eventsStreamSubjects(options.subjectPrefix), duplicate_window: nanos(options.duplicateWindowMs) };
-  const existing = await jsm.streams.info(options.stream).catch(() => undefined);
-  if (!existing) {
-    await jsm.streams.add({ name: options.stream, storage: StorageType.File, ...wanted });
-    return;
-  }
-  const subjects = [...new Set([...(existing.config.subjects ?? []), ...wanted.subjects])];
-  if (subjects.length !== (existing.config.subjects ?? []).length || existing.config.duplicate_window !== wanted.duplicate_window) {
-    await jsm.streams.update(options.stream, { ...existing.config, subjects, duplicate_window: wanted.duplicate_window });
-  }
-}
+export const ensureEventsStream = (jsm: JetStreamManager, options: Pick<OutboxOptions, 'stream' | 'subjectPrefix' | 'duplicateWindowMs'>): Promise<void> =>
+  ensureJetStream(jsm, eventsStreamSpec(options.stream, options.subjectPrefix, options.duplicateWindowMs));
 
 export class JetStreamOutbox {
   private subscription?: Subscription;

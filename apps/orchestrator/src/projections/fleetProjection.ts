@@ -4,7 +4,7 @@
  */
 import type { TandemEvent } from '@tandem/contracts';
 import type { RecordedEvent } from '@tandem/event-store';
-import type { ClusterRow, DeviceRow, NodeRow, SiteRow } from '../database/entities/readModel.entities';
+import type { ClusterRow, DeviceRow, NodeRow, ReplicaRow, SiteRow } from '../database/entities/readModel.entities';
 
 export interface FleetModel {
   getSite(siteId: string): Promise<SiteRow | undefined>;
@@ -62,7 +62,7 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       const node = await model.getNode(nodeId);
       // Re-registration (restart, upgrade) refreshes the facts and keeps placement, maintenance and allocations.
       if (node) return model.putNode({ ...node, ...facts, ...at });
-      return model.putNode({ nodeId, ...facts, allocatedBytes: 0, clusterId: null, inMaintenance: false, maintenanceReason: null, ...created });
+      return model.putNode({ nodeId, ...facts, allocatedBytes: 0, clusterId: null, inMaintenance: false, maintenanceReason: null, health: null, ...created });
     }
     case 'NodeAddedToCluster':
       return updateNode(model, event.data.nodeId, { clusterId: event.data.clusterId, ...at });
@@ -73,7 +73,8 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
     case 'NodeMaintenanceExited':
       return updateNode(model, event.data.nodeId, { inMaintenance: false, maintenanceReason: null, ...at });
     case 'DeviceCreated': {
-      const { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas } = event.data;
+      const { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode } = event.data;
+      const replicas = event.data.replicas.map(({ nodeId, priority }): ReplicaRow => ({ nodeId, priority, state: 'pending', targetName: null, lun: null, lastError: null }));
       await model.putDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas, ...created });
       return allocate(model, replicas, sizeBytes);
     }
@@ -89,9 +90,29 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       await model.deleteDevice(device.deviceId);
       return allocate(model, device.replicas, -device.sizeBytes);
     }
+    // Facts from node agents (their own streams): the device's and node's versions stay those of their streams.
+    case 'ReplicaExported': {
+      const { targetName, lun } = event.data;
+      return updateReplica(model, event.data, recorded.globalPosition, { state: 'exported', targetName, lun, lastError: null });
+    }
+    case 'ReplicaResized':
+      return updateReplica(model, event.data, recorded.globalPosition, { lastError: null });
+    case 'ReplicaWithdrawn':
+      return updateReplica(model, event.data, recorded.globalPosition, { state: 'withdrawn', targetName: null, lun: null, lastError: null });
+    case 'ReplicaCommandFailed':
+      return updateReplica(model, event.data, recorded.globalPosition, { lastError: `${event.data.verb}: ${event.data.code}: ${event.data.message}` });
+    case 'NodeHealthChanged':
+      return updateNode(model, event.data.nodeId, { health: event.data.health, updatedPosition: recorded.globalPosition });
     default:
       return;
   }
+}
+
+async function updateReplica(model: FleetModel, at: { deviceId: string; nodeId: string }, position: number, change: Partial<ReplicaRow>): Promise<void> {
+  const device = await model.getDevice(at.deviceId);
+  if (!device || !device.replicas.some((r) => r.nodeId === at.nodeId)) return;
+  const replicas = device.replicas.map((r) => (r.nodeId === at.nodeId ? { ...r, ...change } : r));
+  await model.putDevice({ ...device, replicas, updatedPosition: position });
 }
 
 async function updateNode(model: FleetModel, nodeId: string, change: Partial<NodeRow>): Promise<void> {

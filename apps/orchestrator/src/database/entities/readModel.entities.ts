@@ -47,10 +47,26 @@ export interface NodeRow {
   clusterId: string | null;
   inMaintenance: boolean;
   maintenanceReason: string | null;
+  /** Last health the node's agent reported (`ok`, `degraded`, `failing`); null before its first report. */
+  health: string | null;
   version: number;
   createdPosition: number;
   updatedPosition: number;
   createdAt: Date;
+}
+
+/** `pending`: placed, the node has not reported it yet; `exported`: the node serves it; `withdrawn`: it stopped. */
+export type ReplicaState = 'pending' | 'exported' | 'withdrawn';
+
+export interface ReplicaRow {
+  nodeId: string;
+  priority: number;
+  state: ReplicaState;
+  /** Where the node presents it (from the node's report). */
+  targetName: string | null;
+  lun: number | null;
+  /** The node's last refusal of a command for this replica, cleared by its next report. */
+  lastError: string | null;
 }
 
 export interface DeviceRow {
@@ -61,7 +77,7 @@ export interface DeviceRow {
   sectorSize: number;
   storeKind: string;
   cacheMode: string;
-  replicas: { nodeId: string; priority: number }[];
+  replicas: ReplicaRow[];
   version: number;
   createdPosition: number;
   updatedPosition: number;
@@ -106,6 +122,7 @@ export class NodeEntity implements NodeRow {
   @Column('uuid', { name: 'cluster_id', nullable: true }) clusterId!: string | null;
   @Column('boolean', { name: 'in_maintenance' }) inMaintenance!: boolean;
   @Column('text', { name: 'maintenance_reason', nullable: true }) maintenanceReason!: string | null;
+  @Column('text', { nullable: true }) health!: string | null;
   @Column('integer') version!: number;
   @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
   @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
@@ -121,7 +138,7 @@ export class DeviceEntity implements DeviceRow {
   @Column('integer', { name: 'sector_size' }) sectorSize!: number;
   @Column('text', { name: 'store_kind' }) storeKind!: string;
   @Column('text', { name: 'cache_mode' }) cacheMode!: string;
-  @Column('jsonb') replicas!: { nodeId: string; priority: number }[];
+  @Column('jsonb') replicas!: ReplicaRow[];
   @Column('integer') version!: number;
   @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
   @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;

@@ -1,0 +1,45 @@
+/**
+ * What node agents did with the devices placed on them, as the orchestrator records it: one event per agent report
+ * (event id = report id, so a report delivered twice is recorded once), plus the agent commands a node refused.
+ * They live in the node's own stream `agent-<nodeId>` (appended in report order, no expected version): never in the
+ * device or node streams, whose versions belong to administrators' commands.
+ */
+import { z } from 'zod';
+import { byteCountSchema, idSchema, sectorSizeSchema } from './common';
+import { defineEvent } from './contract';
+import { nodeHealthSchema } from './agent.contracts';
+import { errorCodeSchema } from './envelope';
+
+export const agentStreamId = (nodeId: string): string => `agent-${nodeId}`;
+
+/** Where a report came from: the node's own counter (from 1, no gaps) and the node's clock. */
+const reported = { nodeId: idSchema, nodeSequence: z.number().int().min(1), occurredAt: z.string().datetime({ offset: true }) };
+const lun = { deviceId: idSchema, targetName: z.string().min(1).max(223), lun: z.number().int().min(0).max(16383) };
+
+/** The node presents its replica of the device: initiators can log in to `targetName` and use `lun`. */
+export const ReplicaExported = defineEvent('ReplicaExported', 1, z.object({ ...reported, ...lun, sizeBytes: byteCountSchema, sectorSize: sectorSizeSchema }).strict());
+export const ReplicaResized = defineEvent('ReplicaResized', 1, z.object({ ...reported, ...lun, sizeBytes: byteCountSchema, previousSizeBytes: byteCountSchema }).strict());
+/** The node no longer presents it; its image is kept unless `dataDestroyed`. */
+export const ReplicaWithdrawn = defineEvent('ReplicaWithdrawn', 1, z.object({ ...reported, ...lun, dataDestroyed: z.boolean() }).strict());
+/** The orchestrator asked a node to create/resize/delete a replica and the node refused. */
+export const ReplicaCommandFailed = defineEvent(
+  'ReplicaCommandFailed',
+  1,
+  z
+    .object({
+      deviceId: idSchema,
+      nodeId: idSchema,
+      verb: z.enum(['create-device', 'resize-device', 'delete-device']),
+      code: errorCodeSchema,
+      message: z.string().max(2048),
+    })
+    .strict(),
+);
+
+export const NodeHealthChanged = defineEvent(
+  'NodeHealthChanged',
+  1,
+  z.object({ ...reported, health: nodeHealthSchema, previous: nodeHealthSchema.optional(), reason: z.string().max(512).optional() }).strict(),
+);
+
+export const replicaEvents = [ReplicaExported, ReplicaResized, ReplicaWithdrawn, ReplicaCommandFailed, NodeHealthChanged] as const;
