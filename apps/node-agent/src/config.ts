@@ -28,6 +28,11 @@ export interface NodeAgentSettings {
   /** IQN prefix of per-device targets: `<prefix>:<deviceId>`. */
   targetIqnPrefix: string;
   telemetryIntervalMs: number;
+  /**
+   * Health turns `degraded` when the file system under `imageDir` has less than this share free (percent): thin
+   * images grow as they are written, and a full file system fails writes. Default 10.
+   */
+  spaceWarnPercent: number;
 }
 
 export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
@@ -45,6 +50,8 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
   const capacity = arg('--capacity') ?? env.TANDEM_NODE_CAPACITY_BYTES;
   const interval = Number(arg('--telemetry-interval-ms') ?? env.TANDEM_TELEMETRY_INTERVAL_MS ?? 5000);
   if (!Number.isInteger(interval) || interval < 50) throw new Error(`telemetry interval ${interval}: expected milliseconds ≥ 50`);
+  const spaceWarnPercent = Number(arg('--space-warn-percent') ?? env.TANDEM_NODE_SPACE_WARN_PERCENT ?? 10);
+  if (!(spaceWarnPercent >= 0 && spaceWarnPercent < 100)) throw new Error(`space warning ${spaceWarnPercent}: expected a percentage of free space, 0 to 99`);
   return {
     configPath: path.resolve(configPath),
     httpHost: m[1].replace(/^\[|\]$/g, ''),
@@ -59,6 +66,7 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
     capacityBytes: capacity === undefined ? undefined : Number(capacity),
     targetIqnPrefix: env.TANDEM_TARGET_IQN_PREFIX ?? 'iqn.2026-11.io.tandem',
     telemetryIntervalMs: interval,
+    spaceWarnPercent,
     ...overrides,
   };
 }

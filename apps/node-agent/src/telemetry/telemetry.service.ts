@@ -3,6 +3,7 @@
  * node's health, published on `tandem.telemetry.<nodeId>` when NATS is there (telemetry is not kept for later);
  * a health change is a fact and goes to the outbox.
  */
+import { statfsSync } from 'fs';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { idSchema, nodeTelemetrySchema, telemetrySubject, type NodeTelemetry } from '@tandem/contracts';
 import { ratesBetween, type LuRates, type LuStatsSnapshot } from '@tandem/target-host';
@@ -42,10 +43,18 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
     this.timer = setInterval(() => void this.tick(), this.settings.telemetryIntervalMs);
   }
 
-  /** ok: serving and keeping its state; degraded: serving but the config file cannot be written; failing: not serving. */
+  /**
+   * ok: serving and keeping its state; degraded: serving, but the config file cannot be written or the images'
+   * file system is nearly full (thin images then fail writes as they grow); failing: not serving.
+   */
   currentHealth(): { health: Health; reason?: string } {
     if (!this.targets.current) return { health: 'failing', reason: 'target host not running' };
     if (this.targets.persistError) return { health: 'degraded', reason: `config file not writable: ${this.targets.persistError}`.slice(0, 512) };
+    const space = imageSpace(this.settings.imageDir);
+    if (space && space.freePercent < this.settings.spaceWarnPercent) {
+      const reason = `image file system ${this.settings.imageDir} has ${space.freePercent.toFixed(1)}% free (${space.freeBytes} bytes), below ${this.settings.spaceWarnPercent}%: thin devices may fail writes`;
+      return { health: 'degraded', reason: reason.slice(0, 512) };
+    }
     return { health: 'ok' };
   }
 
@@ -96,5 +105,15 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+}
+
+/** Free space under the image directory, or null before it exists. */
+function imageSpace(dir: string): { freeBytes: number; freePercent: number } | null {
+  try {
+    const st = statfsSync(dir);
+    return st.blocks > 0 ? { freeBytes: st.bavail * st.bsize, freePercent: (100 * st.bavail) / st.blocks } : null;
+  } catch {
+    return null;
   }
 }
