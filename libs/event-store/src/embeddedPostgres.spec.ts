@@ -20,4 +20,14 @@ describe('startEmbeddedPostgres', () => {
     expect(result.currentVersion).toBe(1);
     expect(result.data).toEqual([{ name: 'lab' }]);
   }, 120000);
+
+  it('keeps concurrent connections apart: each binds its own statements, transactions do not mix, an abandoned one rolls back', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(__dirname, 'testing/run-ts.js'), path.join(__dirname, 'testing/embeddedConcurrency.fixture.ts')], {
+      timeout: 110000,
+    });
+    const result = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(result).toMatchObject({ n: 205, with_b: 100, tx: 5, lost: 0 });
+    // Each transaction saw its own row and no other uncommitted one.
+    expect(result.seenInTransactions.every((n: number) => n >= 1 && n <= 10)).toBe(true);
+  }, 120000);
 });

@@ -1,10 +1,11 @@
 /**
  * The embedded default: PGlite (Postgres compiled to WASM, in this process) served over the Postgres wire
  * protocol, so the orchestrator's pg/TypeORM code runs unchanged without a Postgres server.
- * PGlite is one backend: the socket server queues statements and keeps a transaction's statements together, so
- * connections work but run one at a time.
+ * PGlite is one backend: the wire server lets connections take turns, a whole exchange (Query, or Parse…Sync) and
+ * a whole transaction at a time (see embedded/wireServer.ts), so connections work but run one at a time.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import { PGliteWireServer } from './embedded/wireServer';
 
 export interface EmbeddedPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
@@ -31,19 +32,16 @@ export interface EmbeddedPostgresOptions {
 export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   // Loaded lazily: only the embedded mode pays for the WASM build.
   const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create(dataDir);
-  const server = new PGLiteSocketServer({ db, host: options.host ?? '127.0.0.1', port: options.port ?? 0, maxConnections: options.maxConnections ?? 64 });
+  const server = new PGliteWireServer(db, { host: options.host ?? '127.0.0.1', port: options.port ?? 0, maxConnections: options.maxConnections ?? 64 });
+  let address: { host: string; port: number };
   try {
-    await server.start();
+    address = await server.start();
   } catch (error) {
     await db.close();
     throw error;
   }
-  const conn = server.getServerConn();
-  const separator = conn.lastIndexOf(':');
-  const host = conn.slice(0, separator);
-  const port = Number(conn.slice(separator + 1));
+  const { host, port } = address;
   return {
     url: `postgres://postgres@${host}:${port}/postgres`,
     host,
