@@ -1,4 +1,7 @@
 import { randomUUID } from 'crypto';
+import { agentStreamId, type AgentReport } from '@tandem/contracts';
+import { appendToStream } from '@tandem/event-store';
+import { eventForReport } from '../agents/reportEvents';
 import { replay } from '../cli/replay';
 import { CommandBus } from '../commands/commandBus';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
@@ -30,6 +33,15 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
     infra.beforeClose(() => projector.stop());
   });
 
+  /** A node's report recorded as the reports consumer records it (node facts are part of the history too). */
+  const sequences = new Map<string, number>();
+  const report = async (nodeId: string, type: AgentReport['type'], data: Record<string, unknown>) => {
+    const sequence = (sequences.get(nodeId) ?? 0) + 1;
+    sequences.set(nodeId, sequence);
+    const r = { reportId: randomUUID(), nodeId, sequence, occurredAt: new Date(1_780_000_000_000 + sequence).toISOString(), type, data } as AgentReport;
+    await appendToStream(db.store, agentStreamId(nodeId), [eventForReport(r)]);
+  };
+
   const exec = async (type: string, payload: unknown) => {
     const reply = await bus.execute({ type, payload }, 'system:test');
     if (reply.ok) accepted++;
@@ -43,7 +55,7 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
     const sites: string[] = [];
     const clusters: { id: string; version: string }[] = [];
     const nodes: { nodeId: string; clusterId?: string }[] = [];
-    const devices: { id: string; size: number }[] = [];
+    const devices: { id: string; size: number; nodeId: string }[] = [];
     for (let s = 0; s < 5; s++) {
       const r = await exec('CreateSite', { name: `site-${s}` });
       if (r.ok) sites.push(r.aggregateId);
@@ -67,8 +79,20 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
       const roll = random();
       if (roll < 0.45) {
         const n = pick(nodes);
-        const r = await exec('CreateDevice', { clusterId: n.clusterId ?? pick(clusters).id, name: `dev-${step}`, sizeBytes: (1 + Math.floor(random() * 8)) * GiB, replicas: [{ nodeId: n.nodeId, priority: 1 }] });
-        if (r.ok) devices.push({ id: r.aggregateId, size: 0 });
+        const sizeBytes = (1 + Math.floor(random() * 8)) * GiB;
+        const r = await exec('CreateDevice', { clusterId: n.clusterId ?? pick(clusters).id, name: `dev-${step}`, sizeBytes, replicas: [{ nodeId: n.nodeId, priority: 1 }] });
+        if (r.ok) devices.push({ id: r.aggregateId, size: 0, nodeId: n.nodeId });
+        // Most nodes export what they are given; some refuse; some stay silent (pending).
+        const fate = random();
+        const lun = { deviceId: r.aggregateId, targetName: `iqn.2026-11.io.tandem:${r.aggregateId}`, lun: 0 };
+        if (r.ok && fate < 0.7) await report(n.nodeId, 'LunCreated', { ...lun, sizeBytes, sectorSize: 512 });
+        else if (r.ok && fate < 0.8) {
+          await appendToStream(db.store, agentStreamId(n.nodeId), [
+            { type: 'ReplicaCommandFailed', data: { deviceId: r.aggregateId, nodeId: n.nodeId, verb: 'create-device', code: 'CONFLICT', message: 'no room' }, metadata: { correlationId: randomUUID(), actor: 'system:orchestrator' } },
+          ]);
+        }
+      } else if (roll < 0.5) {
+        await report(pick(nodes).nodeId, 'NodeHealthChanged', { health: pick(['ok', 'degraded', 'failing']), reason: 'scripted' });
       } else if (roll < 0.65 && devices.length > 0) {
         await exec('ResizeDevice', { deviceId: pick(devices).id, sizeBytes: (9 + Math.floor(random() * 8)) * GiB });
       } else if (roll < 0.75 && devices.length > 0) {
@@ -95,10 +119,13 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
     const live = await readModels.snapshot();
     expect(live.devices.length).toBeGreaterThan(10);
     expect(live.nodes.some((n) => n.allocatedBytes > 0)).toBe(true);
+    const replicaStates = new Set(live.devices.flatMap((d) => d.replicas.map((r) => (r.lastError ? 'refused' : r.state))));
+    expect([...replicaStates].sort()).toEqual(['exported', 'pending', 'refused']);
+    expect(live.nodes.some((n) => n.health !== null)).toBe(true);
 
     // Damage the tables, then rebuild them from the log alone.
     await db.dataSource.query(`DELETE FROM ${db.table('devices')}`);
-    await db.dataSource.query(`UPDATE ${db.table('nodes')} SET allocated_bytes = 0`);
+    await db.dataSource.query(`UPDATE ${db.table('nodes')} SET allocated_bytes = 0, health = NULL`);
     const result = await readModels.rebuild();
     expect(result.position).toBe(head);
     expect(await readModels.snapshot()).toEqual(live);
