@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared set-up for `npm start` and `npm test` on a fresh machine: the Debian tools the demo and the tests drive,
+# Shared set-up for `npm start` and `npm test` on a fresh machine: the Debian tools the stack and the tests drive,
 # Node dependencies, and the compiled workspace. Safe to run again: each step runs only when needed.
 # Sourced by scripts/start.sh and scripts/test.sh; run directly, it does all three steps.
 
@@ -7,6 +7,7 @@
 declare -A DEB_FOR=(
   [iscsi-ls]=libiscsi-bin [iscsi-inq]=libiscsi-bin [iscsi-readcapacity16]=libiscsi-bin [iscsi-test-cu]=libiscsi-bin
   [qemu-img]=qemu-utils [qemu-io]=qemu-utils [tgtd]=tgt [tgtadm]=tgt [ip]=iproute2
+  [nats-server]=nats-server
 )
 
 have_binary() {

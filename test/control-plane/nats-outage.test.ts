@@ -13,6 +13,7 @@ import { spawnTracked, run, stopChild } from '../support/process';
 import { freePort } from '../support/ports';
 import { missingServices } from '../support/services';
 import { REPO_ROOT } from '../support/target';
+import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
 
 const POSTGRES_URL = process.env.TANDEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -37,15 +38,6 @@ const skip =
   (findBinary('qemu-io') ? undefined : 'qemu-io missing (qemu-utils)') ??
   tmpfsWorks();
 
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve().then(probe).catch(() => undefined);
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 if (skip) skipWithReason(TITLE, skip);
 else
@@ -94,7 +86,7 @@ else
       natsPort = await freePort();
       natsUrl = `nats://127.0.0.1:${natsPort}`;
       startNats();
-      nc = await until(() => connect({ servers: natsUrl, timeout: 1000, maxReconnectAttempts: -1, reconnectTimeWait: 200 }), 'the private nats-server');
+      nc = await until(() => connect({ servers: natsUrl, timeout: 1000, maxReconnectAttempts: -1, reconnectTimeWait: 200 }), 'the private nats-server', 20_000);
       pg = new Client({ connectionString: POSTGRES_URL });
       await pg.connect();
     }, 60_000);
@@ -116,31 +108,31 @@ else
       fs.writeFileSync(config, JSON.stringify({ portals: [{ host: '127.0.0.1', port: portal }], targets: [] }));
       const agentArgs = [AGENT, '--config', config, '--http', `127.0.0.1:${http}`, '--nats', natsUrl, '--name', `outage-${tag.slice(-8)}`, '--image-dir', images, '--space-warn-percent', '50', '--telemetry-interval-ms', '200'];
       spawnLogged('agent', process.execPath, agentArgs, env());
-      const nodeId = (await until(() => health(http), 'the agent')).nodeId;
+      const nodeId = (await until(() => health(http), 'the agent', 20_000)).nodeId;
 
       // Place a 48 MiB thin device on the node and wait until the node reports it exported.
-      const siteId = await until(() => command('CreateSite', { name: `outage-${tag.slice(-8)}` }), 'the orchestrator');
+      const siteId = await until(() => command('CreateSite', { name: `outage-${tag.slice(-8)}` }), 'the orchestrator', 20_000);
       const clusterId = await command('CreateCluster', { siteId, name: 'c1' });
-      await until(async () => (await pg.query(`SELECT 1 FROM "${tag}".nodes WHERE node_id = $1`, [nodeId])).rowCount, 'the node registered');
+      await until(async () => (await pg.query(`SELECT 1 FROM "${tag}".nodes WHERE node_id = $1`, [nodeId])).rowCount, 'the node registered', 20_000);
       await command('AddNodeToCluster', { nodeId, clusterId });
       const deviceId = await command('CreateDevice', { clusterId, name: 'outage-disk', sizeBytes: 48 * MiB, replicas: [{ nodeId, priority: 1 }] });
-      await until(async () => (await agentEvents(nodeId)).some((e) => e.event_type === 'ReplicaExported'), 'ReplicaExported in the log');
+      await until(async () => (await agentEvents(nodeId)).some((e) => e.event_type === 'ReplicaExported'), 'ReplicaExported in the log', 20_000);
       const before = await agentEvents(nodeId);
       expect(before.map((e) => [e.event_type, e.data.health])).toEqual([['NodeHealthChanged', 'ok'], ['ReplicaExported', undefined]]);
       const url = `iscsi://127.0.0.1:${portal}/iqn.2026-11.io.tandem:${deviceId}/0`;
 
       // NATS goes away.
       await stopChild(natsServer!, 5000);
-      await until(async () => (await health(http)).nats === 'disconnected', 'the agent to notice');
+      await until(async () => (await health(http)).nats === 'disconnected', 'the agent to notice', 20_000);
 
       // The node serves I/O: 40 MiB written (the tmpfs fills past half: degraded), read back, then discarded (ok again).
       const write = await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 40M', '-c', 'read -P 0x5a 0 40M', url], { timeoutMs: 60_000 });
       expect(write.stderr).toBe('');
       expect(write.stdout).toMatch(/read 41943040\/41943040 bytes/);
-      await until(async () => (await health(http)).outboxPending >= 1, 'the degraded report in the outbox');
+      await until(async () => (await health(http)).outboxPending >= 1, 'the degraded report in the outbox', 20_000);
       const discard = await run('qemu-io', ['-f', 'raw', '-c', 'discard 0 40M', '-c', 'read -P 0 0 40M', url], { timeoutMs: 60_000 });
       expect(discard.stdout).toMatch(/read 41943040\/41943040 bytes/);
-      await until(async () => (await health(http)).outboxPending >= 2, 'the ok report in the outbox');
+      await until(async () => (await health(http)).outboxPending >= 2, 'the ok report in the outbox', 20_000);
       expect(await agentEvents(nodeId)).toHaveLength(before.length);
 
       // NATS returns: the waiting facts reach the log, once each, in the node's order.

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { eventsCommand } from './events/eventsCommand';
 import { serveCommand } from './serve/serveCommand';
+import { stackCommand } from './stack/stackCommand';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('tandem')
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<void> {
   const events = eventsCommand().exitOverride(exitOnUsageError);
   events.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem events --help lists the options)'));
   program.addCommand(events);
+  program.addCommand(stackCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem stack --help lists the options)'));
   await program.parseAsync(argv);
 }
 

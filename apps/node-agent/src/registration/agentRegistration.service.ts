@@ -84,6 +84,9 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
         this.state = 'registered';
         this.log.log(`registered as ${this.identity.nodeId}`);
         void this.devices.reconcile();
+      } else if (reply.error.code === 'INTERNAL') {
+        // The orchestrator failed (its database, …), it did not decide: ask again.
+        throw new Error(`the orchestrator failed: ${reply.error.message}`);
       } else {
         // A definite answer (e.g. version differs from the cluster's): retrying will not change it.
         this.state = 'refused';
@@ -91,7 +94,7 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
       }
     } catch (err) {
       const delay = BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)];
-      this.log.warn(`registration unanswered (${(err as Error).message}); retrying in ${delay} ms`);
+      this.log.warn(`registration not done (${(err as Error).message}); retrying in ${delay} ms`);
       if (!this.stopped) this.timer = setTimeout(() => void this.register(), delay);
     } finally {
       this.inFlight = false;
