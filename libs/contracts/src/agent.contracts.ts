@@ -71,6 +71,38 @@ export const desiredDevicesReplySchema = z.object({ nodeId: idSchema, devices: z
 
 export const nodeHealthSchema = z.enum(['ok', 'degraded', 'failing']);
 
+const reason = z.string().max(1024);
+const partnerNodeId = z.string().min(1).max(64);
+/** HA transitions, as libs/replication reports them (HaEvent), by type; the orchestrator records each as an event of that type. */
+export const haTransitionShapes = {
+  ReplicaSynchronized: { partnerNodeId },
+  ReplicaNotSynchronized: { partnerNodeId, reason },
+  DeviceBlocked: { reason },
+  DeviceUnblocked: { reason },
+  ResyncStarted: { partnerNodeId, direction: z.enum(['to-partner', 'from-partner']), kind: z.enum(['fast', 'full']), bytes: z.number().int().min(0) },
+  ResyncProgress: { partnerNodeId, doneBytes: z.number().int().min(0), totalBytes: z.number().int().min(0) },
+  ResyncCompleted: { partnerNodeId, kind: z.enum(['fast', 'full']), bytes: z.number().int().min(0), seconds: z.number().min(0) },
+  SplitBrainDetected: { partnerNodeId, evidence: z.string().max(2048) },
+  SplitBrainResolved: { partnerNodeId, survivorNodeId: partnerNodeId },
+  PathStateChanged: { portGroup: z.number().int().min(1).max(65535), state: z.enum(['optimized', 'non-optimized', 'standby', 'unavailable', 'transitioning']) },
+  SyncLatencyHigh: { partnerNodeId, rttMicros: z.number().int().min(0) },
+} as const;
+export type HaTransitionType = keyof typeof haTransitionShapes;
+export const haTransitionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ReplicaSynchronized'), ...haTransitionShapes.ReplicaSynchronized }).strict(),
+  z.object({ type: z.literal('ReplicaNotSynchronized'), ...haTransitionShapes.ReplicaNotSynchronized }).strict(),
+  z.object({ type: z.literal('DeviceBlocked'), ...haTransitionShapes.DeviceBlocked }).strict(),
+  z.object({ type: z.literal('DeviceUnblocked'), ...haTransitionShapes.DeviceUnblocked }).strict(),
+  z.object({ type: z.literal('ResyncStarted'), ...haTransitionShapes.ResyncStarted }).strict(),
+  z.object({ type: z.literal('ResyncProgress'), ...haTransitionShapes.ResyncProgress }).strict(),
+  z.object({ type: z.literal('ResyncCompleted'), ...haTransitionShapes.ResyncCompleted }).strict(),
+  z.object({ type: z.literal('SplitBrainDetected'), ...haTransitionShapes.SplitBrainDetected }).strict(),
+  z.object({ type: z.literal('SplitBrainResolved'), ...haTransitionShapes.SplitBrainResolved }).strict(),
+  z.object({ type: z.literal('PathStateChanged'), ...haTransitionShapes.PathStateChanged }).strict(),
+  z.object({ type: z.literal('SyncLatencyHigh'), ...haTransitionShapes.SyncLatencyHigh }).strict(),
+]);
+export type HaTransition = z.output<typeof haTransitionSchema>;
+
 const lunFields = { deviceId: idSchema, targetName: z.string().min(1), lun: z.number().int().min(0) };
 
 const reportEnvelope = {
@@ -93,6 +125,8 @@ export const agentReportSchema = z.discriminatedUnion('type', [
   report('LunResized', { ...lunFields, sizeBytes: byteCountSchema, previousSizeBytes: byteCountSchema }),
   report('LunDeleted', { ...lunFields, dataDestroyed: z.boolean() }),
   report('NodeHealthChanged', { health: nodeHealthSchema, previous: nodeHealthSchema.optional(), reason: z.string().max(512).optional() }),
+  /** A HA device's replica on this node changed state (libs/replication); recorded as the event of the same name. */
+  report('HaStateChanged', { deviceId: z.string().min(1).max(64), event: haTransitionSchema }),
 ]);
 export type AgentReport = z.output<typeof agentReportSchema>;
 export type AgentReportType = AgentReport['type'];

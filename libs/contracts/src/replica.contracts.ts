@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { byteCountSchema, idSchema, sectorSizeSchema } from './common';
 import { defineEvent } from './contract';
-import { nodeHealthSchema } from './agent.contracts';
+import { haTransitionShapes, nodeHealthSchema } from './agent.contracts';
 import { errorCodeSchema } from './envelope';
 
 export const agentStreamId = (nodeId: string): string => `agent-${nodeId}`;
@@ -42,4 +42,25 @@ export const NodeHealthChanged = defineEvent(
   z.object({ ...reported, health: nodeHealthSchema, previous: nodeHealthSchema.optional(), reason: z.string().max(512).optional() }).strict(),
 );
 
-export const replicaEvents = [ReplicaExported, ReplicaResized, ReplicaWithdrawn, ReplicaCommandFailed, NodeHealthChanged] as const;
+/**
+ * HA transitions of a replica (one per HaEvent type), recorded from the node's reports: `deviceId` names the HA
+ * device (its LU identity), `nodeId` the node whose replica it is. Streams: `agent-<nodeId>`.
+ */
+const haBase = { ...reported, deviceId: z.string().min(1).max(64) };
+export const ReplicaSynchronized = defineEvent('ReplicaSynchronized', 1, z.object({ ...haBase, ...haTransitionShapes.ReplicaSynchronized }).strict(), { aggregate: 'replica' });
+export const ReplicaNotSynchronized = defineEvent('ReplicaNotSynchronized', 1, z.object({ ...haBase, ...haTransitionShapes.ReplicaNotSynchronized }).strict(), { aggregate: 'replica' });
+export const DeviceBlocked = defineEvent('DeviceBlocked', 1, z.object({ ...haBase, ...haTransitionShapes.DeviceBlocked }).strict(), { aggregate: 'replica' });
+export const DeviceUnblocked = defineEvent('DeviceUnblocked', 1, z.object({ ...haBase, ...haTransitionShapes.DeviceUnblocked }).strict(), { aggregate: 'replica' });
+export const ResyncStarted = defineEvent('ResyncStarted', 1, z.object({ ...haBase, ...haTransitionShapes.ResyncStarted }).strict(), { aggregate: 'replica' });
+export const ResyncProgress = defineEvent('ResyncProgress', 1, z.object({ ...haBase, ...haTransitionShapes.ResyncProgress }).strict(), { aggregate: 'replica' });
+export const ResyncCompleted = defineEvent('ResyncCompleted', 1, z.object({ ...haBase, ...haTransitionShapes.ResyncCompleted }).strict(), { aggregate: 'replica' });
+export const SplitBrainDetected = defineEvent('SplitBrainDetected', 1, z.object({ ...haBase, ...haTransitionShapes.SplitBrainDetected }).strict(), { aggregate: 'replica' });
+export const SplitBrainResolved = defineEvent('SplitBrainResolved', 1, z.object({ ...haBase, ...haTransitionShapes.SplitBrainResolved }).strict(), { aggregate: 'replica' });
+export const PathStateChanged = defineEvent('PathStateChanged', 1, z.object({ ...haBase, ...haTransitionShapes.PathStateChanged }).strict(), { aggregate: 'replica' });
+export const SyncLatencyHigh = defineEvent('SyncLatencyHigh', 1, z.object({ ...haBase, ...haTransitionShapes.SyncLatencyHigh }).strict(), { aggregate: 'replica' });
+export const haEvents = [
+  ReplicaSynchronized, ReplicaNotSynchronized, DeviceBlocked, DeviceUnblocked, ResyncStarted, ResyncProgress, ResyncCompleted,
+  SplitBrainDetected, SplitBrainResolved, PathStateChanged, SyncLatencyHigh,
+] as const;
+
+export const replicaEvents = [ReplicaExported, ReplicaResized, ReplicaWithdrawn, ReplicaCommandFailed, NodeHealthChanged, ...haEvents] as const;

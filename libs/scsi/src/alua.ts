@@ -67,6 +67,8 @@ export class AluaState {
   private readonly states = new Map<number, AluaAccessState>();
   private readonly statusCodes = new Map<number, AluaStatusCode>();
   private groups: TargetPortGroup[] = [];
+  /** Port groups of the other nodes presenting the same LU (HA partners), reported beside the local ones. */
+  private remoteGroups: TargetPortGroup[] = [];
   /** True while every port group is active, so the dispatcher skips the per-command check. */
   allActive = true;
 
@@ -108,11 +110,17 @@ export class AluaState {
    * own group, so a LU used without a transport still answers truthfully for the port it is asked through.
    */
   portGroups(asking?: { relativeTargetPortId: number; targetPortGroupId: number }): readonly TargetPortGroup[] {
-    if (this.groups.length > 0) return this.groups;
+    if (this.groups.length > 0) return this.remoteGroups.length === 0 ? this.groups : [...this.groups, ...this.remoteGroups].sort((a, b) => a.id - b.id);
     const byId = new Map<number, TargetPortGroup>();
     for (const id of this.states.keys()) byId.set(id, { id, relativeTargetPortIds: [] });
+    for (const g of this.remoteGroups) byId.set(g.id, g);
     if (asking) byId.set(asking.targetPortGroupId, { id: asking.targetPortGroupId, relativeTargetPortIds: [asking.relativeTargetPortId] });
     return [...byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The HA partners' port groups (their portal group tags and target ports) for this LU. */
+  setRemotePortGroups(groups: readonly TargetPortGroup[]): void {
+    this.remoteGroups = groups.map((g) => ({ id: g.id, relativeTargetPortIds: [...g.relativeTargetPortIds] }));
   }
 
   /** Plain-JSON copy of every state set (group id → state), for config dumps and HA resync. */

@@ -13,3 +13,6 @@ export type { AluaAccessState, TargetPortGroup } from './alua';
 export { LuRegistry, luDesignators } from './luRegistry';
 export type { LuDesignator } from './luRegistry';
 export { COPY_LIMITS } from './thirdPartyCopy';
+export { LbaRangeLock } from './lbaRangeLock';
+export type { RangeLock } from './lbaRangeLock';
+export { applyReservationOperation, persistReservations } from './persistentReserveOut';

@@ -9,6 +9,18 @@
  * A task holds at most one range at a time, so there is no lock ordering to get wrong.
  */
 
+/**
+ * What writers of a LU hold while they run. One node: an LbaRangeLock. A HA device: a cluster-wide lock whose
+ * authority is one replica (libs/replication), so that writes to the same blocks through different nodes are
+ * applied in the same order on every replica and COMPARE AND WRITE is atomic cluster-wide.
+ */
+export interface RangeLock {
+  /** Takes [first, first + blocks) at once when possible, else −1 (then call acquire). */
+  tryAcquire(first: number, blocks: number): number;
+  acquire(first: number, blocks: number): Promise<number>;
+  release(slot: number): void;
+}
+
 /** Ranges are [first, end) in logical blocks; the slot number is the handle given back to release. */
 interface Waiter {
   first: number;
@@ -18,7 +30,7 @@ interface Waiter {
 
 const INITIAL_SLOTS = 64;
 
-export class LbaRangeLock {
+export class LbaRangeLock implements RangeLock {
   private firsts = new Float64Array(INITIAL_SLOTS);
   private ends = new Float64Array(INITIAL_SLOTS);
   /** Dense list of slots in use, and each slot's index in it (for O(1) removal). */

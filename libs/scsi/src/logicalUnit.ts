@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import { BlockStore } from '@tandem/storage';
 import { AluaAccessState, AluaState, AluaStatusCode } from './alua';
-import { LbaRangeLock } from './lbaRangeLock';
+import { LbaRangeLock, type RangeLock } from './lbaRangeLock';
 import { ModePageState } from './modePages';
 import { PersistentReservations } from './persistentReservations';
 import { loadPrState } from './prStateFile';
@@ -42,6 +42,8 @@ export interface LogicalUnitOptions {
   prStatePath?: string;
   /** ALUA access state per target port group id (portal group tag); groups not named are active/optimized. */
   aluaStates?: Readonly<Record<number, AluaAccessState>>;
+  /** The lock writers hold (a HA device's cluster-wide one); default a lock of this node only. */
+  lbaLock?: RangeLock;
 }
 
 export const DEFAULT_MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
@@ -72,7 +74,21 @@ export interface CommandObserver {
   completed(task: ScsiTask, startedAt: number): void;
 }
 
+/**
+ * How a HA device keeps reservations one across its replicas: every PERSISTENT RESERVE OUT that changed the state
+ * here is applied on the partners too before GOOD (the PR OUTs are serialised cluster-wide by `lbaLock`). Rejects
+ * with a StoreError('UNAVAILABLE') when this replica may no longer serve.
+ */
+export interface PrReplicator {
+  replicate(op: unknown, nexus: { initiatorPortName: string; targetPortName: string; relativeTargetPortId: number }): Promise<void>;
+}
+
+/** The LBA `lbaLock` is taken at to serialise PERSISTENT RESERVE OUT (beyond any real block). */
+export const PR_LOCK_LBA = Number.MAX_SAFE_INTEGER - 1;
+
 export class LogicalUnit {
+  /** Set for a HA replica (libs/replication). */
+  prReplicator: PrReplicator | null = null;
   /** Optional per-command observer (the node's I/O counters); null costs one check per command. */
   observer: CommandObserver | null = null;
   readonly store: BlockStore;
@@ -97,7 +113,7 @@ export class LogicalUnit {
   /** Access state per target port group (alua.ts); change it through `setAccessState`. */
   readonly alua: AluaState;
   /** Writers (WRITE, WRITE SAME, UNMAP, COMPARE AND WRITE) hold their LBA range while they run. */
-  readonly lbaLock = new LbaRangeLock();
+  readonly lbaLock: RangeLock;
   /**
    * Logical block provisioning management (LBPME): a thin store that can deallocate. Only then are
    * UNMAP, WRITE SAME's UNMAP bit and GET LBA STATUS offered; a thick LU answers as fully provisioned.
@@ -124,6 +140,7 @@ export class LogicalUnit {
     this.identity = resolveIdentity(options.identity);
     this.prStatePath = options.prStatePath ?? null;
     this.reservations = new PersistentReservations(this.prStatePath ? (loadPrState(this.prStatePath) ?? undefined) : undefined);
+    this.lbaLock = options.lbaLock ?? new LbaRangeLock();
     this.alua = new AluaState(Object.entries(options.aluaStates ?? {}).map(([group, state]) => [Number(group), state] as const));
     this.thinProvisioned = store.thin && typeof store.discard === 'function' && typeof store.mappedRanges === 'function';
     this.maxCompareAndWriteBlocks = Math.min(MAX_COMPARE_AND_WRITE_BLOCKS, Math.max(1, Math.floor(this.maxTransferBlocks / 2)));

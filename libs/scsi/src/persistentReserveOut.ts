@@ -4,7 +4,8 @@
  * and only then raises the unit attentions, aborts preempted tasks and answers GOOD.
  * PR OUT commands of one LU run one at a time, so each is persisted before the next one applies.
  */
-import { LogicalUnit } from './logicalUnit';
+import { LogicalUnit, PR_LOCK_LBA, type PrReplicator } from './logicalUnit';
+import { failStoreError } from './readWrite';
 import {
   PrNexus,
   PrOperation,
@@ -46,8 +47,20 @@ export function persistentReserveOut(lu: LogicalUnit, task: ScsiTask): void | Pr
 }
 
 async function execute(lu: LogicalUnit, task: ScsiTask, op: PrOutOperation, nexus: ItNexus): Promise<void> {
+  const replicator = lu.prReplicator;
+  if (replicator === null) return executeHere(lu, task, op, nexus, null);
+  // A HA replica: one PR OUT at a time across every replica, so all apply them in the same order.
+  const slot = await lu.lbaLock.acquire(PR_LOCK_LBA, 1);
+  try {
+    return await executeHere(lu, task, op, nexus, replicator);
+  } finally {
+    lu.lbaLock.release(slot);
+  }
+}
+
+async function executeHere(lu: LogicalUnit, task: ScsiTask, op: PrOutOperation, nexus: ItNexus, replicator: PrReplicator | null): Promise<void> {
   const reservations = lu.reservations;
-  const before = lu.prStatePath !== null ? reservations.snapshot() : null;
+  const before = lu.prStatePath !== null || replicator !== null ? reservations.snapshot() : null;
   const result = reservations.apply(op, nexus);
   if (result.outcome !== PrOutcome.Good) return failWith(lu, task, result);
   if (result.changed && before !== null) {
@@ -57,6 +70,15 @@ async function execute(lu: LogicalUnit, task: ScsiTask, op: PrOutOperation, nexu
       // Not durable: as if the command never ran.
       reservations.restore(before);
       return lu.fail(task, SenseKey.HardwareError, Asc.InternalTargetFailure);
+    }
+    if (replicator !== null) {
+      try {
+        await replicator.replicate(op, { initiatorPortName: nexus.initiatorPortName, targetPortName: nexus.targetPortName, relativeTargetPortId: nexus.relativeTargetPortId });
+      } catch (err) {
+        reservations.restore(before);
+        await persistReservations(lu).catch(() => undefined);
+        return failStoreError(lu, task, err, Asc.InternalTargetFailure);
+      }
     }
   }
   deliverReservationEffects(lu, result, nexus);

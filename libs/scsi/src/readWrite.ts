@@ -169,9 +169,14 @@ async function writeFrom(lu: LogicalUnit, task: ScsiTask, buf: Buffer, length: n
   }
 }
 
-/** A store that is closed is NOT READY; any other failure is a MEDIUM ERROR with the given code. */
+/**
+ * A store that is closed is NOT READY; a HA replica that may not serve now answers as a port in the unavailable
+ * state (what makes MPIO move to another path); any other failure is a MEDIUM ERROR with the given code.
+ */
 export function failStoreError(lu: LogicalUnit, task: ScsiTask, err: unknown, mediumAsc: Asc): void {
-  if (err instanceof StoreError && err.code === 'CLOSED') {
+  if (err instanceof StoreError && err.code === 'UNAVAILABLE') {
+    lu.fail(task, SenseKey.NotReady, Asc.LuNotAccessibleTargetPortInUnavailableState);
+  } else if (err instanceof StoreError && err.code === 'CLOSED') {
     lu.fail(task, SenseKey.NotReady, Asc.LuNotReadyCauseNotReportable);
   } else {
     lu.fail(task, SenseKey.MediumError, mediumAsc);

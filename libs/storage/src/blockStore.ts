@@ -40,7 +40,8 @@ export interface ByteRange {
 }
 
 export class StoreError extends Error {
-  constructor(message: string, readonly code: 'ENOENT' | 'EEXIST' | 'SIZE_MISMATCH' | 'BAD_SIZE' | 'BAD_SECTOR' | 'IO' | 'CLOSED') {
+  /** UNAVAILABLE: this replica may not serve right now (HA: blocked, or waiting for resync); another path may. */
+  constructor(message: string, readonly code: 'ENOENT' | 'EEXIST' | 'SIZE_MISMATCH' | 'BAD_SIZE' | 'BAD_SECTOR' | 'IO' | 'CLOSED' | 'UNAVAILABLE') {
     super(message);
     this.name = 'StoreError';
   }

@@ -29,6 +29,39 @@ const aluaSchema = z.record(
   z.enum(ALUA_CONFIG_STATES),
 );
 
+const endpointSchema = z.object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }).strict();
+const nodeIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'node ids are 1-64 letters, digits, "_" or "-"');
+
+/** This node on the sync and heartbeat channels (needed by any HA LUN). */
+export const replicationSchema = z.object({
+  nodeId: nodeIdSchema,
+  /** Where partners dial our sync links (default port 3262); link i leaves from address i. */
+  sync: z.array(endpointSchema).min(1).max(8),
+  /** UDP addresses answering heartbeats (default port 3263), on links separate from the sync ones. */
+  heartbeat: z.array(endpointSchema).max(8).default([]),
+}).strict();
+
+/** A LUN that is one replica of a HA device: the same deviceId (LU identity) on every replica. */
+export const haSchema = z.object({
+  priority: z.number().int().min(0).max(255),
+  /** This node's target port group for the device; default: the first portal's group. */
+  portGroup: z.number().int().min(1).max(65535).optional(),
+  /** ALUA state of this node's paths while it serves (asymmetric set-ups mark some non-optimized). */
+  accessState: z.enum(['optimized', 'non-optimized']).default('optimized'),
+  partners: z.array(z.object({
+    nodeId: nodeIdSchema,
+    priority: z.number().int().min(0).max(255),
+    sync: z.array(endpointSchema).min(1).max(8),
+    heartbeat: z.array(endpointSchema).max(8).default([]),
+    portGroup: z.number().int().min(1).max(65535),
+  }).strict()).min(1).max(1, '3-replica devices are not supported yet: give one partner'),
+  /** Generation both replicas start with (created together, CLEAR_BOTH / NONE); absent: the replica's own. */
+  initialGeneration: z.string().uuid().optional(),
+  regionBytes: z.number().int().min(4096).max(64 * 1024 * 1024).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').optional(),
+  resyncBytesPerSecond: z.number().int().min(0).optional(),
+  startupWaitMs: z.number().int().min(0).max(600_000).optional(),
+}).strict();
+
 export const lunSchema = z.object({
   lun: z.number().int().min(0).max(16383),
   /** Stable identity: VPD 0x83 designators and the serial number derive from it. */
@@ -43,6 +76,7 @@ export const lunSchema = z.object({
   readOnly: z.boolean().default(false),
   alua: aluaSchema.optional(),
   store: flatStoreSchema,
+  ha: haSchema.optional(),
 }).strict();
 
 export const targetSchema = z.object({
@@ -70,12 +104,15 @@ export const hostConfigSchema = z.object({
   /** Seconds an initiator has to answer a ping before its connection is dropped. */
   nopTimeoutSeconds: z.number().int().min(1).max(3600).default(15),
   maxRecvDataSegmentLength: z.number().int().min(512).max(16777215).optional(),
+  replication: replicationSchema.optional(),
 }).strict();
 
 export type HostConfig = z.infer<typeof hostConfigSchema>;
 export type HostConfigInput = z.input<typeof hostConfigSchema>;
 export type LunConfig = z.infer<typeof lunSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
+export type HaLunConfig = z.infer<typeof haSchema>;
+export type ReplicationConfig = z.infer<typeof replicationSchema>;
 
 export class HostConfigError extends Error {}
 
@@ -98,6 +135,17 @@ export function parseHostConfig(input: unknown): HostConfig {
         throw new HostConfigError(`target ${t.name}: LUN ${l.lun}: physical block size ${l.physicalBlockSize} is smaller than its ${l.blockSize}-byte sector`);
       }
       seen.add(l.lun);
+      if (l.ha) {
+        const where = `target ${t.name} LUN ${l.lun}`;
+        if (!config.replication) throw new HostConfigError(`${where} is a HA replica, but the node has no "replication" section (node id, sync and heartbeat addresses)`);
+        if (!l.deviceId) throw new HostConfigError(`${where} is a HA replica: give it the device's deviceId (the LU identity every replica presents)`);
+        for (const p of l.ha.partners) {
+          if (p.nodeId === config.replication.nodeId) throw new HostConfigError(`${where}: partner ${p.nodeId} is this node`);
+          if (exportedThrough.has(p.portGroup)) throw new HostConfigError(`${where}: partner ${p.nodeId} uses port group ${p.portGroup}, which is one of this node's; every node needs its own`);
+          if (p.priority === l.ha.priority) throw new HostConfigError(`${where}: partner ${p.nodeId} has the same priority ${p.priority}; priorities must differ so that a split has one winner`);
+        }
+        if (l.ha.portGroup !== undefined && !exportedThrough.has(l.ha.portGroup)) throw new HostConfigError(`${where}: port group ${l.ha.portGroup} is not one this target is exported through`);
+      }
       for (const group of Object.keys(l.alua ?? {})) {
         if (!exportedThrough.has(Number(group))) {
           throw new HostConfigError(`target ${t.name} LUN ${l.lun}: ALUA state for port group ${group}, but the target is not exported through such a portal group (tpg=)`);

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
-import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget } from '@tandem/scsi';
+import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget, applyReservationOperation, persistReservations } from '@tandem/scsi';
+import { HaDevice, SyncNetwork, type HaEvent } from '@tandem/replication';
 import { BlockStore, FlatStore } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
 import { LuStats } from './luStats';
@@ -20,6 +21,15 @@ export interface HostedLun {
   stats: LuStats;
   /** How it was configured, with the store entry as it must be reopened after a restart. */
   config: LunConfig;
+  /** Set when the LUN is one replica of a HA device. */
+  ha?: HaDevice;
+}
+
+/** What a HA LUN opens with: the node's sync network, the port groups it is exported through, who hears events. */
+interface HaContext {
+  network: SyncNetwork | null;
+  portGroups: number[];
+  onEvent: (lun: HostedLun, event: HaEvent) => void;
 }
 
 interface HostedTarget {
@@ -40,7 +50,16 @@ export class TargetHost {
     private readonly targets: Map<string, HostedTarget>,
     /** One registry for the node: EXTENDED COPY may copy between any two LUs of it, across targets. */
     private readonly registry: LuRegistry,
+    /** Sync and heartbeat channels of the node's HA LUNs (null without a replication section). */
+    readonly network: SyncNetwork | null,
   ) {}
+
+  /** HA devices report here (replica synchronized, blocked, resync progress, …); the node agent forwards them. */
+  onHaEvent: (lun: HostedLun, event: HaEvent) => void = (lun, event) => this.log.info({ target: lun.target, lun: lun.lun, ...event }, 'HA event');
+
+  private haContext(): HaContext {
+    return { network: this.network, portGroups: this.server.portalGroupTags(), onEvent: (l, e) => this.onHaEvent(l, e) };
+  }
 
   /** LUs presented right now. */
   get luns(): readonly HostedLun[] {
@@ -100,11 +119,11 @@ export class TargetHost {
   async addTarget(input: unknown): Promise<void> {
     const t = parseWith('target', targetSchema, input);
     if (this.targets.has(t.name.toLowerCase())) throw new HostConfigError(`target ${t.name} already exists`);
-    checkLuns(t, new Set(this.server.portalGroupTags()));
+    checkLuns(t, new Set(this.server.portalGroupTags()), this.baseConfig.replication);
     const device = new ScsiTarget({ registry: this.registry });
     const opened: HostedLun[] = [];
     try {
-      for (const l of t.luns) opened.push(await openLun(t.name, l));
+      for (const l of t.luns) opened.push(await openLun(t.name, l, this.haContext()));
       for (const h of opened) device.addLun(h.lun, h.unit);
       this.server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
     } catch (err) {
@@ -142,8 +161,8 @@ export class TargetHost {
     const t = this.requireTarget(target);
     const l = parseWith(`target ${target} LUN`, lunSchema, input);
     if (this.findLun(target, l.lun)) throw new HostConfigError(`target ${target}: LUN ${l.lun} is already in use`);
-    checkLuns({ ...t.config, luns: [l] }, new Set(this.server.portalGroupTags()));
-    const hosted = await openLun(t.config.name, l);
+    checkLuns({ ...t.config, luns: [l] }, new Set(this.server.portalGroupTags()), this.baseConfig.replication);
+    const hosted = await openLun(t.config.name, l, this.haContext());
     try {
       t.device.addLun(hosted.lun, hosted.unit);
     } catch (err) {
@@ -192,7 +211,23 @@ export class TargetHost {
   static async start(input: unknown, log: Logger): Promise<TargetHost> {
     const config = parseHostConfig(input);
     const opened: HostedLun[] = [];
+    let network: SyncNetwork | null = null;
+    let host: TargetHost | null = null;
     try {
+      if (config.replication) {
+        network = new SyncNetwork({
+          nodeId: config.replication.nodeId,
+          syncListen: config.replication.sync,
+          heartbeatListen: config.replication.heartbeat,
+          log: (message) => log.warn({ component: 'sync' }, message),
+        });
+        await network.start();
+      }
+      const context: HaContext = {
+        network,
+        portGroups: [...new Set(config.portals.map((p) => p.portalGroupTag))].sort((a, b) => a - b),
+        onEvent: (l, e) => host?.onHaEvent(l, e),
+      };
       const server = new IscsiServer({
         portals: config.portals.map((p) => ({ ...p })),
         discoveryChap: config.discoveryChap,
@@ -209,16 +244,18 @@ export class TargetHost {
         const { luns, ...targetOnly } = t;
         targets.set(t.name.toLowerCase(), { config: targetOnly, device });
         for (const l of luns) {
-          const hosted = await openLun(t.name, l);
+          const hosted = await openLun(t.name, l, context);
           opened.push(hosted);
           device.addLun(hosted.lun, hosted.unit);
         }
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
       }
       await server.start();
-      return new TargetHost(config, server, opened, log, targets, registry);
+      host = new TargetHost(config, server, opened, log, targets, registry, network);
+      return host;
     } catch (err) {
       await Promise.allSettled(opened.map((h) => h.store.close()));
+      await network?.stop();
       throw err;
     }
   }
@@ -230,6 +267,7 @@ export class TargetHost {
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.log.error({ store: this.hosted[i].store.location, err: String(r.reason) }, 'store did not close cleanly');
     });
+    await this.network?.stop();
   }
 
   private requireTarget(name: string): HostedTarget {
@@ -258,20 +296,45 @@ function parseWith<T>(what: string, schema: { safeParse(input: unknown): { succe
 }
 
 /** The per-target rules `parseHostConfig` applies, for targets and LUNs added live. */
-function checkLuns(t: TargetConfig, portalGroups: Set<number>): void {
-  parseHostConfig({ portals: [...portalGroups].map((tag) => ({ host: '127.0.0.1', port: 0, portalGroupTag: tag })), targets: [t] });
+function checkLuns(t: TargetConfig, portalGroups: Set<number>, replication?: HostConfig['replication']): void {
+  parseHostConfig({ portals: [...portalGroups].map((tag) => ({ host: '127.0.0.1', port: 0, portalGroupTag: tag })), targets: [t], replication });
 }
 
-async function openLun(targetName: string, l: LunConfig): Promise<HostedLun> {
-  const store = await FlatStore.open({
+async function openLun(targetName: string, l: LunConfig, context: HaContext): Promise<HostedLun> {
+  const local = await FlatStore.open({
     path: l.store.path,
     sizeBytes: l.store.sizeBytes,
     blockSize: l.blockSize,
     create: l.store.create,
     thin: l.store.thin,
   });
+  let ha: HaDevice | undefined;
   try {
     const deviceId = l.deviceId ?? derivedDeviceId(targetName, l.lun);
+    if (l.ha) {
+      if (!context.network) throw new HostConfigError(`target ${targetName} LUN ${l.lun} is a HA replica, but the node has no replication section`);
+      const localPortGroup = l.ha.portGroup ?? context.portGroups[0] ?? 1;
+      ha = await HaDevice.open(
+        local,
+        {
+          deviceId,
+          localNodeId: context.network.nodeId,
+          priority: l.ha.priority,
+          localPortGroup,
+          preferredAccessState: l.ha.accessState,
+          strategy: 'heartbeat',
+          partners: l.ha.partners,
+          // Generation, bitmap and partner state live beside the image, so they follow it.
+          stateDir: `${l.store.path}.ha`,
+          regionBytes: l.ha.regionBytes,
+          initialGeneration: l.ha.initialGeneration,
+          resyncBytesPerSecond: l.ha.resyncBytesPerSecond,
+          startupWaitMs: l.ha.startupWaitMs,
+        },
+        context.network,
+      );
+    }
+    const store = ha ? ha.store : local;
     const unit = new LogicalUnit({
       store,
       identity: { deviceId, name: l.name ?? `${targetName.split(':').pop()}-lun${l.lun}` },
@@ -279,15 +342,50 @@ async function openLun(targetName: string, l: LunConfig): Promise<HostedLun> {
       prStatePath: `${l.store.path}.pr.json`,
       physicalBlockSize: l.physicalBlockSize,
       aluaStates: l.alua,
+      lbaLock: ha?.lock,
     });
     const { sizeBytes: _size, create: _create, ...reopen } = l.store;
     const stats = new LuStats();
     unit.observer = stats;
-    return { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } } };
+    const hosted: HostedLun = { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } }, ha };
+    if (ha) wireHaAccess(hosted, ha, context);
+    return hosted;
   } catch (err) {
-    await store.close();
+    if (ha) await ha.close().catch(() => undefined);
+    await local.close();
     throw err;
   }
+}
+
+/**
+ * The LU's ALUA states follow the HA device: this node's port group serves, stands by or is unavailable as the
+ * replica does, the partner's group is reported as the partner says (unavailable while it cannot be reached).
+ */
+function wireHaAccess(hosted: HostedLun, ha: HaDevice, context: HaContext): void {
+  const unit = hosted.unit;
+  const local = ha.config.localPortGroup;
+  unit.alua.setRemotePortGroups(ha.config.partners.map((p) => ({ id: p.portGroup, relativeTargetPortIds: [p.portGroup] })));
+  const apply = (group: number, state: AluaAccessState) => unit.setAccessState(group, state);
+  apply(local, ha.accessState);
+  for (const p of ha.config.partners) apply(p.portGroup, ha.partnerAccessState);
+  ha.on('access', (state: AluaAccessState) => apply(local, state));
+  ha.on('partner-access', (state: AluaAccessState) => {
+    for (const p of ha.config.partners) apply(p.portGroup, state);
+  });
+  ha.on('event', (event: HaEvent) => context.onEvent(hosted, event));
+  // Reservations are one across the replicas: PR OUT applied on both, the state copied with a resync.
+  unit.prReplicator = { replicate: (op, nexus) => ha.replicatePr(op, nexus) };
+  ha.prHooks = {
+    apply: async (op, nexus) => {
+      applyReservationOperation(unit, op as never, nexus);
+      await persistReservations(unit);
+    },
+    snapshot: () => unit.reservations.snapshot(),
+    restore: async (snapshot) => {
+      unit.reservations.restore(snapshot as never);
+      await persistReservations(unit);
+    },
+  };
 }
 
 /** Stable identity for a LUN configured without one: the same target name and LUN give the same designators. */

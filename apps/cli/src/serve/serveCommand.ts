@@ -1,4 +1,5 @@
 /** `tandem serve`: a standalone target from flags, no control plane. */
+import { readFileSync } from 'fs';
 import { Command } from 'commander';
 import { TargetHost, HostConfigError } from '@tandem/target-host';
 import { ConfigurationError, formatHostPort } from '@tandem/iscsi';
@@ -29,6 +30,7 @@ export function serveCommand(): Command {
     .option('--discovery-chap <user:secret[:mutualuser:mutualsecret]>', 'require CHAP for discovery sessions', collect('discovery-chap'))
     .option('--nop-interval <seconds>', 'ping an idle initiator after this many seconds (default 10)', collect('nop-interval'))
     .option('--nop-timeout <seconds>', 'drop a connection whose initiator leaves a ping unanswered this long (default 15)', collect('nop-timeout'))
+    .option('--config <file>', 'the whole node from a JSON file (the node agent\'s HostConfig format, HA replicas included) instead of the flags above')
     .addHelpText('after', `
 Example:
   tandem serve --listen 127.0.0.1:3260 --target iqn.2026-11.io.tandem:demo \\
@@ -36,16 +38,35 @@ Example:
   One LU through two portal groups (two ALUA target port groups; multipath on one node):
   tandem serve --listen 127.0.0.1:3260,tpg=1 --listen 127.0.0.1:3261,tpg=2 --target iqn.2026-11.io.tandem:mp \
     --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized`)
-    .action(async () => {
-      await runServe(tokens);
+    .action(async (opts: { config?: string }) => {
+      if (opts.config !== undefined && tokens.some((t) => t.flag === 'listen' || t.flag === 'target' || t.flag === 'lun')) {
+        process.stderr.write('tandem serve: --config holds the whole node; do not combine it with --listen, --target or --lun\n');
+        process.exit(EXIT_BAD_INPUT);
+      }
+      await runServe(tokens, opts.config);
     });
 }
 
-export async function runServe(tokens: ServeToken[]): Promise<void> {
+/** The config file's JSON, or a clear error (missing, unreadable, not JSON). */
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ServeArgsError(`--config ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ServeArgsError(`--config ${file}: not JSON (${(err as Error).message})`);
+  }
+}
+
+export async function runServe(tokens: ServeToken[], configFile?: string): Promise<void> {
   const log = createLogger('tandem-serve');
   let host: TargetHost;
   try {
-    host = await TargetHost.start(buildServeConfig(tokens), log);
+    host = await TargetHost.start(configFile !== undefined ? readConfigFile(configFile) : buildServeConfig(tokens), log);
   } catch (err) {
     if (err instanceof ServeArgsError || err instanceof HostConfigError || err instanceof ConfigurationError || err instanceof StoreError) {
       process.stderr.write(`tandem serve: ${err.message}\n`);

@@ -3,7 +3,11 @@ import { Inject, Injectable, Logger as NestLogger, OnApplicationShutdown, OnModu
 import { Logger } from '@tandem/iscsi';
 import { TargetHost } from '@tandem/target-host';
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
+import { OutboxService } from '../outbox/outbox.service';
 import { SerialQueue, writeFileAtomic } from '../state/atomicFile';
+
+/** Resync progress is a fact worth keeping, but not every second: one report per device per this interval. */
+const PROGRESS_REPORT_MS = 10_000;
 
 /**
  * Owns the node's data plane (targets, stores) for the Nest lifecycle; the data path itself knows no Nest. The
@@ -18,7 +22,13 @@ export class TargetHostService implements OnModuleInit, OnApplicationShutdown {
   /** Set when the config file could not be written (health turns degraded). */
   persistError: string | null = null;
 
-  constructor(@Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings, @Inject('DATA_PLANE_LOGGER') private readonly log: Logger) {}
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(
+    @Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings,
+    @Inject('DATA_PLANE_LOGGER') private readonly log: Logger,
+    private readonly outbox: OutboxService,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     let raw: unknown;
@@ -28,6 +38,16 @@ export class TargetHostService implements OnModuleInit, OnApplicationShutdown {
       throw new Error(`cannot read node config ${this.settings.configPath}: ${(err as Error).message}`);
     }
     this.host = await TargetHost.start(raw, this.log);
+    // HA transitions are facts for the event log: into the outbox (the data path never waits for it).
+    this.host.onHaEvent = (lun, event) => {
+      this.log.info({ target: lun.target, lun: lun.lun, ...event }, 'HA event');
+      if (event.type === 'ResyncProgress') {
+        const last = this.lastProgress.get(lun.deviceId) ?? 0;
+        if (Date.now() - last < PROGRESS_REPORT_MS) return;
+        this.lastProgress.set(lun.deviceId, Date.now());
+      }
+      this.outbox.record({ type: 'HaStateChanged', data: { deviceId: lun.deviceId, event } }).catch((err) => this.nestLog.error(`cannot record ${event.type}: ${(err as Error).message}`));
+    };
     this.nestLog.log(`serving ${this.host.luns.length} LUN(s) on ${this.host.server.listening().map((p) => `${p.host}:${p.port}`).join(', ')}`);
   }
 

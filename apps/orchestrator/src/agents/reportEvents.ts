@@ -15,6 +15,10 @@ export function eventForReport(report: AgentReport): NewEvent & { type: TandemEv
         return { type: 'ReplicaWithdrawn', data: { ...reported, ...report.data } };
       case 'NodeHealthChanged':
         return { type: 'NodeHealthChanged', data: { ...reported, ...report.data } };
+      case 'HaStateChanged': {
+        const { type, ...rest } = report.data.event;
+        return { type, data: { ...reported, deviceId: report.data.deviceId, ...rest } } as TandemEvent;
+      }
     }
   })();
   return {

@@ -1,0 +1,100 @@
+/**
+ * One TCP connection of the sync channel: frames out (header then payload, no copy of the payload; corked per
+ * tick so a burst leaves in few segments), frames in through the decoder, and its own liveness: a Ping every
+ * `pingIntervalMs`, the link declared dead when nothing at all arrived for `deadAfterMs` (a cut cable sends no
+ * RST), or at once on a socket error or close.
+ */
+import type { Socket } from 'net';
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, encodeFrameHeader, type FrameHeader } from '../protocol/frame';
+
+export interface SyncLinkOptions {
+  pingIntervalMs: number;
+  deadAfterMs: number;
+  maxPayloadBytes: number;
+}
+
+export class SyncLink {
+  private readonly decoder: FrameDecoder;
+  private lastHeard = Date.now();
+  private timer: NodeJS.Timeout;
+  private corked = false;
+  private closed = false;
+  /** Requests sent on this link and not yet answered (the channel spreads load by this). */
+  inFlight = 0;
+  /** Round-trip time of the last ping answered, in microseconds (−1 before the first). */
+  rttMicros = -1;
+  private pingSentAt = 0n;
+
+  constructor(
+    readonly socket: Socket,
+    readonly index: number,
+    private readonly options: SyncLinkOptions,
+    private readonly onFrame: (link: SyncLink, header: FrameHeader, payload: Buffer) => void,
+    private readonly onClose: (link: SyncLink, reason: string) => void,
+  ) {
+    socket.setNoDelay(true);
+    this.decoder = new FrameDecoder((h, p) => {
+      this.lastHeard = Date.now();
+      if (h.type === FrameType.Ping) {
+        if (h.flags & PONG) {
+          this.rttMicros = Number((process.hrtime.bigint() - this.pingSentAt) / 1000n);
+        } else {
+          this.send(FrameType.Ping, PONG, h.requestId, 0, 0);
+        }
+        return;
+      }
+      this.onFrame(this, h, p);
+    }, options.maxPayloadBytes);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk);
+      } catch (error) {
+        this.close(`bad frame: ${(error as Error).message}`);
+      }
+    });
+    socket.on('error', (error) => this.close(error.message));
+    socket.on('close', () => this.close('connection closed'));
+    this.timer = setInterval(() => this.tick(), options.pingIntervalMs);
+    this.timer.unref();
+  }
+
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  private tick(): void {
+    if (Date.now() - this.lastHeard > this.options.deadAfterMs) {
+      this.close(`nothing heard for ${this.options.deadAfterMs} ms`);
+      return;
+    }
+    this.pingSentAt = process.hrtime.bigint();
+    this.send(FrameType.Ping, 0, 0, 0, 0);
+  }
+
+  /** Sends one frame; the payload slice is written as is (the caller keeps it unchanged until the reply). */
+  send(type: number, flags: number, requestId: number, position: number, aux: number, payload?: Buffer, offset = 0, length = payload ? payload.length - offset : 0): void {
+    if (this.closed) return;
+    const header = encodeFrameHeader(Buffer.allocUnsafe(FRAME_HEADER_BYTES), type, flags, requestId, position, aux, payload, offset, length);
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(header);
+    if (payload && length > 0) this.socket.write(offset === 0 && length === payload.length ? payload : payload.subarray(offset, offset + length));
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.socket.destroy();
+    this.onClose(this, reason);
+  }
+}
+
+/** Flag on a Ping frame that answers one. */
+export const PONG = 0x8000;

@@ -1,0 +1,130 @@
+// Two `tandem serve --config` processes presenting one HA device (node-a priority 2, node-b priority 1) on
+// loopback, each with its own iSCSI, sync and heartbeat ports; the test drives and kills them for real.
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ChildProcess } from 'child_process';
+import { freePort } from './ports';
+import { spawnTracked, stopChild } from './process';
+import { TANDEM_BIN } from './target';
+
+export const HA_IQN = 'iqn.2026-11.io.tandem:ha-test';
+
+export interface HaNode {
+  name: 'node-a' | 'node-b';
+  host: string;
+  iscsiPort: number;
+  syncPort: number;
+  heartbeatPort: number;
+  image: string;
+  configPath: string;
+  child?: ChildProcess;
+  log: string;
+  /** iscsi://host:port/iqn/0 */
+  url: string;
+}
+
+export interface HaPairOptions {
+  dir: string;
+  sizeBytes: number;
+  regionBytes?: number;
+  startupWaitMs?: number;
+  resyncBytesPerSecond?: number;
+}
+
+export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: HaNode; deviceId: string; generation: string }> {
+  const deviceId = randomUUID();
+  const generation = randomUUID();
+  const make = async (name: 'node-a' | 'node-b'): Promise<HaNode> => {
+    const host = '127.0.0.1';
+    const iscsiPort = await freePort();
+    const image = path.join(options.dir, `${name}.img`);
+    return { name, host, iscsiPort, syncPort: await freePort(), heartbeatPort: await freePort(), image, configPath: path.join(options.dir, `${name}.json`), log: '', url: `iscsi://${host}:${iscsiPort}/${HA_IQN}/0` };
+  };
+  const a = await make('node-a');
+  const b = await make('node-b');
+  const write = (self: HaNode, partner: HaNode, priority: number, group: number, partnerGroup: number) => {
+    const config = {
+      portals: [{ host: self.host, port: self.iscsiPort, portalGroupTag: group }],
+      replication: { nodeId: self.name, sync: [{ host: self.host, port: self.syncPort }], heartbeat: [{ host: self.host, port: self.heartbeatPort }] },
+      nopIntervalSeconds: 5,
+      nopTimeoutSeconds: 10,
+      targets: [
+        {
+          name: HA_IQN,
+          luns: [
+            {
+              lun: 0,
+              deviceId,
+              store: { kind: 'flat', path: self.image, sizeBytes: options.sizeBytes, create: !fs.existsSync(self.image), thin: true },
+              ha: {
+                priority,
+                portGroup: group,
+                partners: [{ nodeId: partner.name, priority: 3 - priority, sync: [{ host: partner.host, port: partner.syncPort }], heartbeat: [{ host: partner.host, port: partner.heartbeatPort }], portGroup: partnerGroup }],
+                initialGeneration: generation,
+                regionBytes: options.regionBytes,
+                startupWaitMs: options.startupWaitMs ?? 3000,
+                resyncBytesPerSecond: options.resyncBytesPerSecond,
+              },
+            },
+          ],
+        },
+      ],
+    };
+    fs.writeFileSync(self.configPath, JSON.stringify(config, null, 2));
+  };
+  write(a, b, 2, 1, 2);
+  write(b, a, 1, 2, 1);
+  return { a, b, deviceId, generation };
+}
+
+/** Starts (or restarts) a node; resolves once it logs "ready". */
+export async function startNode(node: HaNode, timeoutMs = 20_000): Promise<void> {
+  // The image exists after the first start: reopen it as it is.
+  const config = JSON.parse(fs.readFileSync(node.configPath, 'utf8'));
+  const store = config.targets[0].luns[0].store;
+  if (fs.existsSync(node.image)) {
+    store.create = false;
+    delete store.sizeBytes;
+  }
+  fs.writeFileSync(node.configPath, JSON.stringify(config, null, 2));
+  const child = spawnTracked(process.execPath, [TANDEM_BIN, 'serve', '--config', node.configPath], { env: { ...process.env, TANDEM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  node.child = child;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${node.name} not ready within ${timeoutMs} ms:\n${node.log.slice(-3000)}`)), timeoutMs);
+    const onData = (d: string) => {
+      node.log += d;
+      if (/"msg":"ready"/.test(d)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.setEncoding('utf8').on('data', onData);
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (node.log += d));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${node.name} exited (${code ?? signal}) before ready:\n${node.log.slice(-3000)}`));
+    });
+  });
+}
+
+export function kill9(node: HaNode): Promise<void> {
+  const child = node.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+export async function stopNode(node: HaNode): Promise<void> {
+  await stopChild(node.child, 5000);
+}
+
+/** HA events a node logged, in order (type and the rest), from its JSON log lines. */
+export function haEvents(node: HaNode): { type: string; [k: string]: unknown }[] {
+  return node.log
+    .split('\n')
+    .filter((l) => l.includes('"msg":"HA event"'))
+    .map((l) => JSON.parse(l));
+}
