@@ -8,6 +8,19 @@ import { freePort } from '../support/ports';
 import { run } from '../support/process';
 import { REPO_ROOT, RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools } from '../support/tools';
+import { haPair, startNode, stopNode, type HaNode } from '../support/haPair';
+
+/** Both HA nodes answer reads (each has decided it serves). */
+async function waitUntilServing(urls: string[]): Promise<void> {
+  for (const url of urls) {
+    for (let i = 0; ; i++) {
+      const r = await run('qemu-io', ['-f', 'raw', '-c', 'read 0 512', url], { timeoutMs: 10_000 });
+      if (r.code === 0 && !/error|failed/i.test(r.stdout + r.stderr)) break;
+      if (i > 100) throw new Error(`${url} does not serve: ${r.stdout}${r.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
 
 const IQN = 'iqn.2026-11.io.tandem:conformance';
 const RUN_TIMEOUT_MS = 15 * 60 * 1000;
@@ -57,6 +70,9 @@ const UNMAP_SINGLE_DEFECT =
 export const KNOWN_LIBISCSI_DEFECTS: Record<string, Record<string, string>> = {
   'thin-512e': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
   multipath: { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
+  'ha-both': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
+  'ha-node-a': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
+  'ha-node-b': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
 };
 
 export interface ConformanceConfig {
@@ -65,6 +81,8 @@ export interface ConformanceConfig {
   lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096 };
   /** Two portals to one LU: iscsi-test-cu runs its multipath tests over both. */
   multipath?: boolean;
+  /** A HA device on two node processes: through both nodes (multipath across nodes), or one node alone. */
+  ha?: 'both' | 'node-a' | 'node-b';
 }
 
 export const CONFIGS: ConformanceConfig[] = [
@@ -73,6 +91,9 @@ export const CONFIGS: ConformanceConfig[] = [
   { name: 'thin-512e', title: 'FLAT, thin, 512-byte logical / 4096-byte physical blocks (the default for 512-byte LUNs)', lun: { size: GiB, thin: true } },
   { name: 'thin-4096', title: 'FLAT, thin, 4096-byte blocks', lun: { size: GiB, sector: 4096, thin: true } },
   { name: 'multipath', title: 'FLAT, thin, 512-byte blocks, one LU through two portals (two I_T nexuses)', lun: { size: GiB, thin: true }, multipath: true },
+  { name: 'ha-both', title: 'HA device mirrored on two nodes, one path through each node (`-d A B`)', lun: { size: GiB, thin: true }, multipath: true, ha: 'both' },
+  { name: 'ha-node-a', title: 'HA device, every test through node-a (priority node) while node-b mirrors', lun: { size: GiB, thin: true }, ha: 'node-a' },
+  { name: 'ha-node-b', title: 'HA device, every test through node-b while node-a mirrors', lun: { size: GiB, thin: true }, ha: 'node-b' },
 ];
 
 export const beginMarker = (config: string) => `<!-- BEGIN GENERATED ${config} -->`;
@@ -153,6 +174,7 @@ describeWithTools(['iscsi-test-cu', ...targetBinaries()], 'iscsi-test-cu conform
   describe.each(CONFIGS)('$name', (config) => {
     let dir: string;
     let target: RunningTarget | undefined;
+    let pair: { a: HaNode; b: HaNode } | undefined;
     let second: string | undefined;
     let tests: CunitTest[] = [];
     let runInfo = '';
@@ -166,15 +188,25 @@ describeWithTools(['iscsi-test-cu', ...targetBinaries()], 'iscsi-test-cu conform
         extraArgs.push('--listen', `127.0.0.1:${port2}`);
         second = `iscsi://127.0.0.1:${port2}/${IQN}/0`;
       }
-      target = await startTarget({ dir, targets: [{ iqn: IQN, luns: [{ lun: 0, ...config.lun, create: true }] }], extraArgs });
-      const url = target.url(0, { iqn: IQN });
-      const urls = second ? [url, second] : [url];
+      let urls: string[];
+      if (config.ha) {
+        pair = await haPair({ dir, sizeBytes: config.lun.size, startupWaitMs: 2000 });
+        await Promise.all([startNode(pair.a), startNode(pair.b)]);
+        await waitUntilServing([pair.a.url, pair.b.url]);
+        urls = config.ha === 'both' ? [pair.a.url, pair.b.url] : [config.ha === 'node-a' ? pair.a.url : pair.b.url];
+        target = { kind: 'tandem', isAlive: () => [pair!.a, pair!.b].every((n) => n.child?.exitCode === null && n.child?.signalCode === null), stop: async () => Promise.all([stopNode(pair!.a), stopNode(pair!.b)]).then(() => undefined) } as unknown as RunningTarget;
+      } else {
+        target = await startTarget({ dir, targets: [{ iqn: IQN, luns: [{ lun: 0, ...config.lun, create: true }] }], extraArgs });
+        const url = target.url(0, { iqn: IQN });
+        urls = second ? [url, second] : [url];
+      }
       const r = await run('iscsi-test-cu', ['-d', '--test=ALL', ...urls], { timeoutMs: RUN_TIMEOUT_MS });
       tests = parseCunit(r.stdout);
       runInfo = `exit ${r.code}${r.timedOut ? ' (timed out, killed)' : ''}; target alive: ${target.isAlive()}\n${r.stderr.slice(-2000)}`;
       fs.mkdirSync(path.join(REPO_ROOT, '.test-results'), { recursive: true });
       fs.writeFileSync(path.join(REPO_ROOT, '.test-results', `iscsi-test-cu-${target.kind}-${config.name}.log`), r.stdout + '\n--- stderr\n' + r.stderr);
       const portal = (u: string) => u.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT');
+      if (pair) fs.writeFileSync(path.join(REPO_ROOT, '.test-results', `iscsi-test-cu-ha-${config.name}-nodes.log`), `${pair.a.log}\n--- node-b\n${pair.b.log}`);
       const section = renderSection(config, tests, {
         command: `iscsi-test-cu -d --test=ALL ${urls.map(portal).join(' ')}`,
         durationMs: r.durationMs,
@@ -213,7 +245,7 @@ describeWithTools(['iscsi-test-cu', ...targetBinaries()], 'iscsi-test-cu conform
     });
 
     if (config.multipath) {
-      test('the multipath and reservation suites ran across both paths and passed', () => {
+      test(config.ha ? 'the multipath and reservation suites ran across both nodes and passed' : 'the multipath and reservation suites ran across both paths and passed', () => {
         for (const suite of ['MultipathIO', 'ProutReserve', 'ProutRegister', 'PrinReadKeys']) {
           const inSuite = tests.filter((t) => t.suite === suite);
           expect({ suite, ran: inSuite.length }).toEqual({ suite, ran: expect.any(Number) });

@@ -170,11 +170,15 @@ export class LogicalUnit {
     return true;
   }
 
-  /** LOGICAL UNIT RESET: mode pages back to defaults, BUS DEVICE RESET FUNCTION OCCURRED for all. */
-  reset(): void {
+  /**
+   * LOGICAL UNIT RESET: mode pages back to defaults, BUS DEVICE RESET FUNCTION OCCURRED for all. A HA replica
+   * resets the partner's side of the LU too (its nexuses get the unit attention); `fromPartner` stops the echo.
+   */
+  reset(fromPartner = false): void {
     this.modePages.resetToDefaults();
     this.reservations.apply({ kind: 'reset' }, NO_NEXUS); // RESERVE(6) ends; persistent reservations stay
     this.unitAttentions.raiseAll(Asc.BusDeviceResetFunctionOccurred);
+    if (!fromPartner && this.prReplicator !== null) this.prReplicator.replicate({ kind: 'reset' }, NO_NEXUS).catch(() => undefined);
   }
 
   // ---- failures, in the sense format the initiator chose (control page D_SENSE) ----

@@ -4,41 +4,68 @@
  * RELEASE from its holder, I_T nexus loss, LOGICAL UNIT RESET and target reset. Third-party and extent
  * reservations are obsolete and refused.
  */
-import { LogicalUnit } from './logicalUnit';
+import { LogicalUnit, PR_LOCK_LBA } from './logicalUnit';
 import { PrOutcome } from './persistentReservations';
 import { applyReservationOperation } from './persistentReserveOut';
-import { reservationConflict } from './sense';
+import { failStoreError } from './readWrite';
+import { Asc, reservationConflict } from './sense';
 import { ScsiTask } from './task';
 
-export function reserve6(lu: LogicalUnit, task: ScsiTask): void {
+export function reserve6(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
   // Byte 1: obsolete 3RDPTY (bit 4), third party id (bits 3:1) and EXTENT (bit 0).
   if (task.cdb[1] & 0x1f) return lu.invalidFieldInCdb(task, 1, 4);
-  reserve(lu, task);
+  return reserve(lu, task);
 }
 
-export function reserve10(lu: LogicalUnit, task: ScsiTask): void {
+export function reserve10(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
   if (task.cdb[1] & 0x10) return lu.invalidFieldInCdb(task, 1, 4); // 3RDPTY
   if (task.cdb[1] & 0x02) return lu.invalidFieldInCdb(task, 1, 1); // LONGID
-  reserve(lu, task);
+  return reserve(lu, task);
 }
 
-export function release6(lu: LogicalUnit, task: ScsiTask): void {
+export function release6(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
   if (task.cdb[1] & 0x1f) return lu.invalidFieldInCdb(task, 1, 4);
-  release(lu, task);
+  return release(lu, task);
 }
 
-export function release10(lu: LogicalUnit, task: ScsiTask): void {
+export function release10(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
   if (task.cdb[1] & 0x10) return lu.invalidFieldInCdb(task, 1, 4);
   if (task.cdb[1] & 0x02) return lu.invalidFieldInCdb(task, 1, 1);
-  release(lu, task);
+  return release(lu, task);
 }
 
-function reserve(lu: LogicalUnit, task: ScsiTask): void {
-  const result = applyReservationOperation(lu, { kind: 'reserve6' }, task.nexus);
-  if (result.outcome !== PrOutcome.Good) reservationConflict(task);
+function reserve(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
+  return legacy(lu, task, 'reserve6');
 }
 
-function release(lu: LogicalUnit, task: ScsiTask): void {
-  const result = applyReservationOperation(lu, { kind: 'release6' }, task.nexus);
-  if (result.outcome !== PrOutcome.Good) reservationConflict(task);
+function release(lu: LogicalUnit, task: ScsiTask): void | Promise<void> {
+  return legacy(lu, task, 'release6');
+}
+
+/** One node: applied at once. A HA replica: under the cluster-wide PR lock, and on the partner before GOOD. */
+function legacy(lu: LogicalUnit, task: ScsiTask, kind: 'reserve6' | 'release6'): void | Promise<void> {
+  const replicator = lu.prReplicator;
+  if (replicator === null) {
+    const result = applyReservationOperation(lu, { kind }, task.nexus);
+    if (result.outcome !== PrOutcome.Good) reservationConflict(task);
+    return;
+  }
+  return (async () => {
+    const slot = await lu.lbaLock.acquire(PR_LOCK_LBA, 1);
+    try {
+      const before = lu.reservations.snapshot();
+      const result = applyReservationOperation(lu, { kind }, task.nexus);
+      if (result.outcome !== PrOutcome.Good) return reservationConflict(task);
+      if (!result.changed) return;
+      const { initiatorPortName, targetPortName, relativeTargetPortId } = task.nexus;
+      try {
+        await replicator.replicate({ kind }, { initiatorPortName, targetPortName, relativeTargetPortId });
+      } catch (err) {
+        lu.reservations.restore(before);
+        failStoreError(lu, task, err, Asc.InternalTargetFailure);
+      }
+    } finally {
+      lu.lbaLock.release(slot);
+    }
+  })();
 }

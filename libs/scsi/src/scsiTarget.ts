@@ -139,7 +139,14 @@ export class ScsiTarget implements ScsiTargetDevice {
   }
 
   nexusLost(nexus: ItNexus): void {
-    for (const lu of this.units.values()) applyReservationOperation(lu, { kind: 'nexusLost' }, nexus);
+    for (const lu of this.units.values()) {
+      applyReservationOperation(lu, { kind: 'nexusLost' }, nexus);
+      // A HA replica: the nexus's RESERVE(6) ends on the partner too (best effort: the nexus is gone either way).
+      if (lu.prReplicator !== null) {
+        const { initiatorPortName, targetPortName, relativeTargetPortId } = nexus;
+        lu.prReplicator.replicate({ kind: 'nexusLost' }, { initiatorPortName, targetPortName, relativeTargetPortId }).catch(() => undefined);
+      }
+    }
   }
 
   setTaskAborter(abort: TaskAborter): void {

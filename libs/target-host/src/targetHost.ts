@@ -377,6 +377,8 @@ function wireHaAccess(hosted: HostedLun, ha: HaDevice, context: HaContext): void
   unit.prReplicator = { replicate: (op, nexus) => ha.replicatePr(op, nexus) };
   ha.prHooks = {
     apply: async (op, nexus) => {
+      // A LOGICAL UNIT RESET on the partner resets this side of the LU as well (unit attentions to our nexuses).
+      if ((op as { kind?: string }).kind === 'reset') return unit.reset(true);
       applyReservationOperation(unit, op as never, nexus);
       await persistReservations(unit);
     },
