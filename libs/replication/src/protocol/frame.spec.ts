@@ -1,3 +1,4 @@
+import { crc32c } from '@node-rs/crc32';
 import { randomBytes } from 'crypto';
 import {
   FRAME_HEADER_BYTES,
@@ -64,8 +65,6 @@ describe('frame header layout', () => {
     expect(header.readUInt32BE(24)).toBe(3);
     expect(header.readUInt32BE(28)).toBe(0xdeadbeef);
     expect(header.readUInt32BE(32)).toBe(0);
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { crc32c } = require('@node-rs/crc32') as typeof import('@node-rs/crc32');
     expect(header.readUInt32BE(36)).toBe(crc32c(Buffer.concat([header.subarray(0, 36), payload])));
   });
 

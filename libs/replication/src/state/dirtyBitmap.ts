@@ -16,7 +16,7 @@
  *   header body: version, regionBytes, regionCount, deviceBytes (u64), pageCount, regionsPerPage
  *   page body: one bit per region, region r = bit (r & 7) of byte (r >> 3) of the page, LSB first
  *
- * On open: a page with no valid slot, a bad header, a different regionBytes or a smaller device → the file is not
+ * On open: a page with no valid slot, a damaged header copy, a different regionBytes or a smaller device → the file is not
  * trusted: it is copied to `<file>.corrupt`, replaced by an all-dirty one, and `trusted` is false. A page with one
  * valid slot and one damaged (non-zero, invalid) slot is taken as a torn write: the valid version is used but the
  * whole page is marked dirty, since the damaged slot might have been a newer version (`damagedPages` counts them).
@@ -53,6 +53,7 @@ const DEFAULT_REGION_BYTES = 64 * 1024;
 const DEFAULT_IDLE_CLEAN_MS = 5000;
 /** Pages read or created per I/O on open. */
 const PAGES_PER_CHUNK = 128;
+const MAX_KEPT_SCRATCH_BYTES = 1024 * 1024;
 const noop = (): void => undefined;
 // Bound once: global lookups are slow inside vm contexts (jest), and these run per region on the data path.
 const floor = Math.floor;
@@ -261,6 +262,8 @@ export class DirtyBitmap {
       if ((bits[byte] & bit) === 0) {
         bits[byte] |= bit;
         this.count++;
+      }
+      if ((disk[byte] & bit) === 0) {
         this.markPending(r);
         mustPersist = true;
       }
@@ -273,6 +276,8 @@ export class DirtyBitmap {
    * cleaned once idle for idleCleanMs with nothing in flight. false: they stay dirty (sticky) until resync cleans them.
    */
   endWrite(position: number, length: number, partnerHasIt: boolean): void {
+    // A write finishing after close changes nothing: its regions were marked durably before it started.
+    if (this.closed) return;
     this.checkRange(position, length);
     if (length === 0) return;
     const regionBytes = this.regionBytes;
@@ -309,14 +314,14 @@ export class DirtyBitmap {
   }
 
   /** Every region dirty and sticky (initial sync, or the partner's bitmap cannot be trusted); durable on resolve. */
-  markAll(): Promise<void> {
+  async markAll(): Promise<void> {
     this.checkOpen();
     setRegionRange(this.bits, 0, this.regionCountValue);
     this.sticky.set(this.bits);
     this.count = this.regionCountValue;
     this.dropCleaningCandidates();
     for (let page = 0; page < this.pageCount; page++) this.markPendingPage(page);
-    return this.schedulePersist();
+    await this.schedulePersist();
   }
 
   /**
@@ -412,10 +417,10 @@ export class DirtyBitmap {
    * slot), so a crash in between leaves the old, still valid, geometry. Writes beyond the old size must wait for
    * this to resolve. Shrinking is refused.
    */
-  grow(deviceBytes: number): Promise<void> {
+  async grow(deviceBytes: number): Promise<void> {
     this.checkOpen();
     const geometry = geometryOf(this.regionBytes, deviceBytes);
-    return this.enqueue(async () => {
+    await this.enqueue(async () => {
       if (this.failure) throw this.failure;
       if (deviceBytes === this.deviceBytesValue) return;
       if (deviceBytes < this.deviceBytesValue) throw new RangeError(`the dirty bitmap cannot shrink from ${this.deviceBytesValue} to ${deviceBytes} bytes`);
@@ -530,6 +535,8 @@ export class DirtyBitmap {
       const bodyAt = k * SLOT_BYTES + SLOT_BODY_OFFSET;
       this.disk.set(scratch.subarray(bodyAt, bodyAt + PAGE_BODY_BYTES), page * PAGE_BODY_BYTES);
     }
+    // Keep a small scratch for the usual few pages; let a markAll-sized one go.
+    if (scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.alloc(0);
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
@@ -813,6 +820,8 @@ async function readBitmapFile(fh: FileHandle, wanted: Geometry): Promise<LoadedF
   const seqA = examineSlot(head, 0, HEADER_MAGIC, 0, null);
   const seqB = examineSlot(head, SLOT_BYTES, HEADER_MAGIC, 0, null);
   if (seqA <= 0 && seqB <= 0) return { ok: false, reason: 'no valid header' };
+  // The header changes only on grow; a damaged copy could be a newer geometry whose new regions held marks.
+  if (seqA < 0 || seqB < 0) return { ok: false, reason: 'a damaged header copy' };
   const headerSlot = seqB > seqA ? 1 : 0;
   const headerSeq = Math.max(seqA, seqB);
   const h = headerSlot * SLOT_BYTES;
