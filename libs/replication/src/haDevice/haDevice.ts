@@ -109,11 +109,15 @@ export class HaDevice extends EventEmitter {
     await fsp.mkdir(config.stateDir, { recursive: true });
     const partner = config.partners[0];
     if (!partner) throw new Error(`HA device ${config.deviceId} has no partner`);
-    const generations = await GenerationStore.open(path.join(config.stateDir, 'generation.json'), config.initialGeneration);
+    const generationFile = path.join(config.stateDir, 'generation.json');
+    const knownReplica = await fsp.stat(generationFile).then(() => true, () => false);
+    const generations = await GenerationStore.open(generationFile, config.initialGeneration);
     const bitmap = await DirtyBitmap.open(path.join(config.stateDir, `${partner.nodeId}.bitmap`), {
       deviceBytes: local.sizeBytes,
       regionBytes: config.regionBytes ?? DEFAULT_REGION_BYTES,
     });
+    // A replica with a history but no bitmap (deleted by mistake): nothing says which regions match any more.
+    if (knownReplica && bitmap.created) await bitmap.markAll();
     const persisted = await readPartnerState(path.join(config.stateDir, `${partner.nodeId}.state.json`));
     const device = new HaDevice(local, config, network, generations, bitmap, persisted);
     device.start();
