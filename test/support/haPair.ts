@@ -12,6 +12,8 @@ export const HA_IQN = 'iqn.2026-11.io.tandem:ha-test';
 
 export interface HaNode {
   name: 'node-a' | 'node-b';
+  /** argv prefix to run the node in its own network namespace (empty: this one). */
+  exec: string[];
   host: string;
   iscsiPort: number;
   syncPort: number;
@@ -24,8 +26,19 @@ export interface HaNode {
   url: string;
 }
 
+/** Where a node lives when it has a namespace of its own (test/support/netns.ts). */
+export interface HaHostPlacement {
+  exec: string[];
+  front: string;
+  sync: string;
+  heartbeat: string;
+}
+
 export interface HaPairOptions {
   dir: string;
+  hosts?: { a: HaHostPlacement; b: HaHostPlacement };
+  /** node-b's paths reported active/non-optimized (asymmetric ALUA): MPIO failover prefers node-a. */
+  asymmetric?: boolean;
   sizeBytes: number;
   regionBytes?: number;
   startupWaitMs?: number;
@@ -35,18 +48,34 @@ export interface HaPairOptions {
 export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: HaNode; deviceId: string; generation: string }> {
   const deviceId = randomUUID();
   const generation = randomUUID();
-  const make = async (name: 'node-a' | 'node-b'): Promise<HaNode> => {
-    const host = '127.0.0.1';
-    const iscsiPort = await freePort();
+  const make = async (name: 'node-a' | 'node-b'): Promise<HaNode & { syncHost: string; heartbeatHost: string }> => {
+    const placement = options.hosts?.[name === 'node-a' ? 'a' : 'b'];
+    const host = placement?.front ?? '127.0.0.1';
+    // In a namespace of its own a node has the default ports to itself.
+    const iscsiPort = placement ? 3260 : await freePort();
     const image = path.join(options.dir, `${name}.img`);
-    return { name, host, iscsiPort, syncPort: await freePort(), heartbeatPort: await freePort(), image, configPath: path.join(options.dir, `${name}.json`), log: '', url: `iscsi://${host}:${iscsiPort}/${HA_IQN}/0` };
+    return {
+      name,
+      exec: placement?.exec ?? [],
+      host,
+      syncHost: placement?.sync ?? host,
+      heartbeatHost: placement?.heartbeat ?? host,
+      iscsiPort,
+      syncPort: placement ? 3262 : await freePort(),
+      heartbeatPort: placement ? 3263 : await freePort(),
+      image,
+      configPath: path.join(options.dir, `${name}.json`),
+      log: '',
+      url: `iscsi://${host}:${iscsiPort}/${HA_IQN}/0`,
+    };
   };
   const a = await make('node-a');
   const b = await make('node-b');
-  const write = (self: HaNode, partner: HaNode, priority: number, group: number, partnerGroup: number) => {
+  type Placed = HaNode & { syncHost: string; heartbeatHost: string };
+  const write = (self: Placed, partner: Placed, priority: number, group: number, partnerGroup: number) => {
     const config = {
       portals: [{ host: self.host, port: self.iscsiPort, portalGroupTag: group }],
-      replication: { nodeId: self.name, sync: [{ host: self.host, port: self.syncPort }], heartbeat: [{ host: self.host, port: self.heartbeatPort }] },
+      replication: { nodeId: self.name, sync: [{ host: self.syncHost, port: self.syncPort }], heartbeat: [{ host: self.heartbeatHost, port: self.heartbeatPort }] },
       nopIntervalSeconds: 5,
       nopTimeoutSeconds: 10,
       targets: [
@@ -60,7 +89,8 @@ export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: Ha
               ha: {
                 priority,
                 portGroup: group,
-                partners: [{ nodeId: partner.name, priority: 3 - priority, sync: [{ host: partner.host, port: partner.syncPort }], heartbeat: [{ host: partner.host, port: partner.heartbeatPort }], portGroup: partnerGroup }],
+                accessState: options.asymmetric && self.name === 'node-b' ? 'non-optimized' : 'optimized',
+                partners: [{ nodeId: partner.name, priority: 3 - priority, sync: [{ host: partner.syncHost, port: partner.syncPort }], heartbeat: [{ host: partner.heartbeatHost, port: partner.heartbeatPort }], portGroup: partnerGroup }],
                 initialGeneration: generation,
                 regionBytes: options.regionBytes,
                 startupWaitMs: options.startupWaitMs ?? 3000,
@@ -88,7 +118,8 @@ export async function startNode(node: HaNode, timeoutMs = 20_000): Promise<void>
     delete store.sizeBytes;
   }
   fs.writeFileSync(node.configPath, JSON.stringify(config, null, 2));
-  const child = spawnTracked(process.execPath, [TANDEM_BIN, 'serve', '--config', node.configPath], { env: { ...process.env, TANDEM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...node.exec, process.execPath, TANDEM_BIN, 'serve', '--config', node.configPath];
+  const child = spawnTracked(argv[0], argv.slice(1), { env: { ...process.env, TANDEM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   node.child = child;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${node.name} not ready within ${timeoutMs} ms:\n${node.log.slice(-3000)}`)), timeoutMs);

@@ -1,0 +1,128 @@
+// `npm run bench:ha`: a HA device mirrored on two node processes against the same disk served by one node, in one
+// run: write IOPS and MB/s (HA ÷ single), failover time (kill -9 of the serving node → next write completes on the
+// other), and resync MB/s against the disk's own sequential write rate. Loopback, so both nodes and the initiator
+// share this machine's cores: the ratios are the point. Record results in docs/benchmarks.md.
+// Env: BENCH_ROUNDS (default 3, medians), BENCH_SCALE (request counts, default 1), BENCH_RESYNC_MIB (default 512).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
+import { freePort } from '../support/ports';
+import { run, spawnTracked, stopChild } from '../support/process';
+import { TANDEM_BIN } from '../support/target';
+import { until } from '../support/until';
+
+const MiB = 1 << 20;
+const SIZE = 1024 * MiB;
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const RESYNC_MIB = Number(process.env.BENCH_RESYNC_MIB ?? 512);
+const STEP = 257 * 4096 + 4096 * 13;
+const CASES = [
+  { name: '4 KiB QD32 write (scattered)', size: 4096, depth: 32, count: 30000, step: STEP },
+  { name: '1 MiB QD8 write (sequential)', size: MiB, depth: 8, count: 1000, step: 0 },
+];
+
+function qemuBench(target: string, c: (typeof CASES)[number], extra: string[] = []): { iops: number; mbps: number } {
+  const count = Math.max(1, Math.round(c.count * SCALE));
+  const args = ['bench', '-f', 'raw', '-t', 'none', '-w', '--pattern=0x5a', '-c', String(count), '-d', String(c.depth), '-s', String(c.size), ...(c.step ? ['-S', String(c.step)] : []), ...extra, target];
+  const r = spawnSync('qemu-img', args, { encoding: 'utf8', timeout: 600_000 });
+  const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout ?? '');
+  if (r.status !== 0 || !m) throw new Error(`qemu-img ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  const secs = Number(m[1]);
+  return { iops: count / secs, mbps: (count * c.size) / secs / 1e6 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function startSingle(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const iqn = 'iqn.2026-11.io.tandem:bench-single';
+  const child = spawnTracked(process.execPath, [TANDEM_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--target', iqn, '--lun', `0=flat:${path.join(dir, 'single.img')},size=1GiB,create,thin`]);
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`single node not ready:\n${log}`)), 20_000);
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      log += d;
+      if (/"msg":"ready"/.test(d)) (clearTimeout(t), resolve());
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
+  });
+  return { url: `iscsi://127.0.0.1:${port}/${iqn}/0`, stop: () => stopChild(child, 5000).then(() => undefined) };
+}
+
+async function qemuIoOk(url: string, command: string): Promise<boolean> {
+  const r = await run('qemu-io', ['-f', 'raw', '-c', command, url], { timeoutMs: 10_000 });
+  return r.code === 0 && !/error|failed/i.test(r.stdout + r.stderr);
+}
+
+async function main(): Promise<void> {
+  for (const tool of ['qemu-img', 'qemu-io']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (qemu-utils, qemu-block-extra)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bench-ha-'));
+  const rows: string[] = [];
+  let a: HaNode | undefined;
+  let b: HaNode | undefined;
+  try {
+    const single = await startSingle(dir);
+    ({ a, b } = await haPair({ dir, sizeBytes: SIZE, startupWaitMs: 2000 }));
+    await Promise.all([startNode(a), startNode(b)]);
+    await until(async () => (await qemuIoOk(a!.url, 'read 0 4k')) && (await qemuIoOk(b!.url, 'read 0 4k')), 'the HA pair serving', 30_000);
+    // Allocate both sides first so neither measures sparse-file growth.
+    for (const url of [single.url, a.url]) qemuBench(url, { name: 'fill', size: MiB, depth: 8, count: 1024, step: 0 });
+    process.stdout.write(`\nHA write cost: tandem serve (one node) vs HA device through node-a, mirrored to node-b; median of ${ROUNDS}\n`);
+    for (const c of CASES) {
+      const s: number[] = [];
+      const h: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? ['single', 'ha'] : ['ha', 'single'];
+        for (const which of order) (which === 'single' ? s : h).push(qemuBench(which === 'single' ? single.url : a.url, c).iops);
+      }
+      const si = median(s);
+      const hi = median(h);
+      const line = `| ${c.name} | ${si.toFixed(0)} | ${((si * c.size) / 1e6).toFixed(1)} | ${hi.toFixed(0)} | ${((hi * c.size) / 1e6).toFixed(1)} | ${(hi / si).toFixed(2)} |`;
+      rows.push(line);
+      process.stdout.write(`${line}\n`);
+    }
+    await single.stop();
+
+    // Resync rate: node-b away while RESYNC_MIB are written through node-a, then back.
+    const diskFile = path.join(dir, 'disk-rate.img');
+    fs.closeSync(fs.openSync(diskFile, 'w'));
+    fs.truncateSync(diskFile, RESYNC_MIB * MiB);
+    const disk = qemuBench(diskFile, { name: 'disk', size: MiB, depth: 8, count: RESYNC_MIB, step: 0 }, []);
+    await stopNode(b);
+    qemuBench(a.url, { name: 'dirty', size: MiB, depth: 8, count: RESYNC_MIB, step: 0 });
+    b.log = '';
+    const before = haEvents(a).length;
+    await startNode(b);
+    const done = await until(() => haEvents(a!).slice(before).find((e) => e.type === 'ResyncCompleted'), 'the resync', 300_000);
+    const resyncMBps = (done.bytes as number) / 1e6 / Math.max(0.001, done.seconds as number);
+    const resyncLine = `resync: ${(done.bytes as number) / MiB} MiB in ${done.seconds} s = ${resyncMBps.toFixed(0)} MB/s; the disk's own sequential 1 MiB QD8 write rate ${disk.mbps.toFixed(0)} MB/s → ${(resyncMBps / disk.mbps).toFixed(2)}×`;
+    process.stdout.write(`${resyncLine}\n`);
+    await until(async () => qemuIoOk(b!.url, 'read 0 4k'), 'node-b serving again', 60_000);
+
+    // Failover: kill -9 node-a; how long until a write through node-b completes.
+    const killedAt = Date.now();
+    await kill9(a);
+    await until(async () => qemuIoOk(b!.url, 'write -P 0x77 0 4k'), 'a write through node-b', 30_000, 20);
+    const failoverMs = Date.now() - killedAt;
+    const failoverLine = `failover: kill -9 of node-a → a write completed through node-b after ${failoverMs} ms (includes starting qemu-io, ~40 ms)`;
+    process.stdout.write(`${failoverLine}\n`);
+
+    process.stdout.write(`\n| case | single IOPS | single MB/s | HA IOPS | HA MB/s | HA/single |\n|---|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n\n${resyncLine}\n${failoverLine}\n`);
+    process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  } finally {
+    if (a) await stopNode(a);
+    if (b) await stopNode(b);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench:ha: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
