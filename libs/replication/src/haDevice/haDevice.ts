@@ -33,6 +33,8 @@ const STATE_RESYNC_DONE = 0x400;
 const STATE_RESOLVE = 0x800;
 
 const DEFAULT_REGION_BYTES = 64 * 1024;
+/** Activity-log granularity while the partner is synchronized (see markRange). */
+const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
 /** Regions a resync copies at once. */
 const RESYNC_IN_FLIGHT = 8;
 /** Remote lock slots are numbered from here (local slots are small). */
@@ -544,9 +546,31 @@ export class HaDevice extends EventEmitter {
 
   // ---------------------------------------------------------------- the data path
 
+  /**
+   * What a write marks in the bitmap. While the partner is synchronized the marks are only an activity log (which
+   * regions may differ after a crash), so whole 4 MiB extents are marked: a sequential stream then pays one durable
+   * bitmap write per extent, not per write. Alone, marks are exact: they are what a fast resync will copy.
+   */
+  private markRange(position: number, length: number): void {
+    if (!this.partnerReceives) {
+      this.markedStart = position;
+      this.markedLength = length;
+      return;
+    }
+    const start = position - (position % ACTIVITY_EXTENT_BYTES);
+    const end = Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES);
+    this.markedStart = start;
+    this.markedLength = end - start;
+  }
+  private markedStart = 0;
+  private markedLength = 0;
+
   async replicateWrite(buf: Buffer, offset: number, length: number, position: number, fua: boolean): Promise<void> {
     if (this.role !== 'serving') throw unavailable(this.blockReason);
-    const marking = this.bitmap.beginWrite(position, length);
+    this.markRange(position, length);
+    const markStart = this.markedStart;
+    const markLength = this.markedLength;
+    const marking = this.bitmap.beginWrite(markStart, markLength);
     if (marking) await marking;
     let partnerHasIt = false;
     try {
@@ -561,7 +585,7 @@ export class HaDevice extends EventEmitter {
         await this.local.write(buf, offset, length, position, fua);
       }
     } finally {
-      this.bitmap.endWrite(position, length, partnerHasIt);
+      this.bitmap.endWrite(markStart, markLength, partnerHasIt);
     }
     if (!partnerHasIt && this.role !== 'serving') throw unavailable(this.blockReason);
   }
