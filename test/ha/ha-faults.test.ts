@@ -5,7 +5,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { run } from '../support/process';
+import { ChildProcess } from 'child_process';
+import { run, spawnTracked, stopChild } from '../support/process';
+import { TANDEM_BIN } from '../support/target';
 import { haEvents, haPair, startNode, stopNode, type HaNode } from '../support/haPair';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
 import { findBinary, skipWithReason } from '../support/tools';
@@ -46,12 +48,24 @@ else
       expect(r.stdout).toMatch(/Images are identical/);
     };
 
+    let witness: ChildProcess | undefined;
+    let witnessLog = '';
+
     beforeEach(async () => {
       lab = new NetnsLab();
       lab.setup();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ha-faults-'));
       acknowledged.clear();
+      const withWitness = expect.getState().currentTestName?.includes('witness') ?? false;
+      if (withWitness) {
+        witnessLog = '';
+        witness = spawnTracked(process.execPath, [TANDEM_BIN, 'witness', '--listen', `${lab.a.gateway}:3264`, '--listen', `${lab.b.gateway}:3264`, '--state', path.join(dir, 'witness.json')]);
+        witness.stdout?.setEncoding('utf8').on('data', (d: string) => (witnessLog += d));
+        witness.stderr?.setEncoding('utf8').on('data', (d: string) => (witnessLog += d));
+        await until(() => /"msg":"ready"/.test(witnessLog), 'the witness', 10_000);
+      }
       ({ a, b } = await haPair({
+        witness: withWitness ? { a: [{ host: lab.a.gateway, port: 3264 }], b: [{ host: lab.b.gateway, port: 3264 }] } : undefined,
         dir,
         sizeBytes: 64 * MiB,
         startupWaitMs: 2000,
@@ -67,6 +81,8 @@ else
 
     afterEach(async () => {
       await Promise.all([stopNode(a), stopNode(b)]);
+      await stopChild(witness, 3000);
+      witness = undefined;
       lab.teardown();
       fs.rmSync(dir, { recursive: true, force: true });
     }, 30_000);
@@ -118,6 +134,30 @@ else
         return types.lastIndexOf('ReplicaSynchronized') > types.lastIndexOf('ReplicaNotSynchronized');
       }, 'the pair synchronized again', 30_000);
       await verify(b.url);
+      await compareImages();
+    }, 120_000);
+
+    it('2-node + witness (node-majority), sync and heartbeat cut: exactly one side gets the vote and goes on; healed by resync', async () => {
+      for (let i = 0; i < 4; i++) expect(await write(a.url, i * MiB)).toBe(true);
+      lab.cut('sync');
+      lab.cut('heartbeat');
+      const decided = (n: HaNode) => haEvents(n).some((e) => e.type === 'DeviceBlocked' || e.type === 'ReplicaNotSynchronized');
+      await until(() => decided(a) && decided(b), 'both sides decided', 15_000);
+      const alone = [a, b].filter((n) => haEvents(n).some((e) => e.type === 'ReplicaNotSynchronized'));
+      const blocked = [a, b].filter((n) => haEvents(n).some((e) => e.type === 'DeviceBlocked'));
+      expect(alone).toHaveLength(1);
+      expect(blocked.map((n) => n.name)).toEqual([a, b].filter((n) => n !== alone[0]).map((n) => n.name));
+      // Only the side with the vote serves: writes there are acknowledged, the other refuses I/O.
+      const survivor = alone[0];
+      const other = blocked[0];
+      for (let i = 4; i < 8; i++) expect(await write(survivor.url, i * MiB)).toBe(true);
+      expect(await io(other.url, 'read 0 4k')).toBe(false);
+      lab.restore('heartbeat');
+      lab.restore('sync');
+      await until(() => haEvents(survivor).some((e) => e.type === 'ResyncCompleted'), 'the resync', 30_000);
+      await until(async () => io(other.url, 'read 0 4k'), 'the other side serving again', 30_000);
+      expect([...haEvents(a), ...haEvents(b)].some((e) => e.type === 'SplitBrainDetected')).toBe(false);
+      await verify(other.url);
       await compareImages();
     }, 120_000);
   });

@@ -39,6 +39,8 @@ export interface HaPairOptions {
   hosts?: { a: HaHostPlacement; b: HaHostPlacement };
   /** node-b's paths reported active/non-optimized (asymmetric ALUA): MPIO failover prefers node-a. */
   asymmetric?: boolean;
+  /** node-majority with a witness (each node's view of the witness's addresses). */
+  witness?: { a: { host: string; port: number }[]; b: { host: string; port: number }[] };
   sizeBytes: number;
   regionBytes?: number;
   startupWaitMs?: number;
@@ -90,6 +92,7 @@ export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: Ha
                 priority,
                 portGroup: group,
                 accessState: options.asymmetric && self.name === 'node-b' ? 'non-optimized' : 'optimized',
+                ...(options.witness ? { strategy: 'node-majority', witness: self.name === 'node-a' ? options.witness.a : options.witness.b } : {}),
                 partners: [{ nodeId: partner.name, priority: 3 - priority, sync: [{ host: partner.syncHost, port: partner.syncPort }], heartbeat: [{ host: partner.heartbeatHost, port: partner.heartbeatPort }], portGroup: partnerGroup }],
                 initialGeneration: generation,
                 regionBytes: options.regionBytes,

@@ -11,6 +11,8 @@ export interface LabHost {
   ns: string;
   /** Address on the front link, reachable from the root namespace (iSCSI portal). */
   front: string;
+  /** The root namespace's end of that front link (where a witness in the root namespace listens for this host). */
+  gateway: string;
   sync: string;
   heartbeat: string;
 }
@@ -40,8 +42,8 @@ export class NetnsLab {
 
   constructor() {
     const o = this.octet;
-    this.a = { ns: `tnd${this.tag}a`, front: `10.${o}.1.2`, sync: `10.${o}.3.1`, heartbeat: `10.${o}.4.1` };
-    this.b = { ns: `tnd${this.tag}b`, front: `10.${o}.2.2`, sync: `10.${o}.3.2`, heartbeat: `10.${o}.4.2` };
+    this.a = { ns: `tnd${this.tag}a`, front: `10.${o}.1.2`, gateway: `10.${o}.1.1`, sync: `10.${o}.3.1`, heartbeat: `10.${o}.4.1` };
+    this.b = { ns: `tnd${this.tag}b`, front: `10.${o}.2.2`, gateway: `10.${o}.2.1`, sync: `10.${o}.3.2`, heartbeat: `10.${o}.4.2` };
   }
 
   private dev(host: 'a' | 'b', link: LinkName, side: 'in' | 'out' = 'in'): string {

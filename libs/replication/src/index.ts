@@ -7,3 +7,4 @@ export * from './channel/syncNetwork';
 export * from './haDevice/haConfig';
 export * from './haDevice/haEvents';
 export * from './haDevice/haDevice';
+export * from './witness/witness';

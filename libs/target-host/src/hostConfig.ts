@@ -55,6 +55,10 @@ export const haSchema = z.object({
     heartbeat: z.array(endpointSchema).max(8).default([]),
     portGroup: z.number().int().min(1).max(65535),
   }).strict()).min(1).max(1, '3-replica devices are not supported yet: give one partner'),
+  /** heartbeat (default) or node-majority (a two-node device then needs a witness). */
+  strategy: z.enum(['heartbeat', 'node-majority']).default('heartbeat'),
+  /** `tandem witness` addresses (UDP), for node-majority. */
+  witness: z.array(endpointSchema).max(8).default([]),
   /** Generation both replicas start with (created together, CLEAR_BOTH / NONE); absent: the replica's own. */
   initialGeneration: z.string().uuid().optional(),
   regionBytes: z.number().int().min(4096).max(64 * 1024 * 1024).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').optional(),
@@ -144,6 +148,7 @@ export function parseHostConfig(input: unknown): HostConfig {
           if (exportedThrough.has(p.portGroup)) throw new HostConfigError(`${where}: partner ${p.nodeId} uses port group ${p.portGroup}, which is one of this node's; every node needs its own`);
           if (p.priority === l.ha.priority) throw new HostConfigError(`${where}: partner ${p.nodeId} has the same priority ${p.priority}; priorities must differ so that a split has one winner`);
         }
+        if (l.ha.strategy === 'node-majority' && l.ha.witness.length === 0) throw new HostConfigError(`${where}: node-majority with two replicas needs a witness (\`tandem witness\`): give its address in ha.witness`);
         if (l.ha.portGroup !== undefined && !exportedThrough.has(l.ha.portGroup)) throw new HostConfigError(`${where}: port group ${l.ha.portGroup} is not one this target is exported through`);
       }
       for (const group of Object.keys(l.alua ?? {})) {

@@ -322,7 +322,8 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
           priority: l.ha.priority,
           localPortGroup,
           preferredAccessState: l.ha.accessState,
-          strategy: 'heartbeat',
+          strategy: l.ha.strategy,
+          witness: l.ha.witness,
           partners: l.ha.partners,
           // Generation, bitmap and partner state live beside the image, so they follow it.
           stateDir: `${l.store.path}.ha`,

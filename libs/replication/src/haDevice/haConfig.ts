@@ -20,7 +20,14 @@ export interface HaDeviceConfig {
   localPortGroup: number;
   /** ALUA state while serving (asymmetric set-ups mark a node's paths non-optimized). */
   preferredAccessState: 'optimized' | 'non-optimized';
-  strategy: 'heartbeat';
+  /**
+   * heartbeat: with every sync link down, the partner answering on the heartbeat → the lower priority blocks; silent →
+   * presumed dead. node-majority: a replica goes on alone only with a majority of votes (itself, the partner if it
+   * answers, the witness's vote); a two-node device needs a witness.
+   */
+  strategy: 'heartbeat' | 'node-majority';
+  /** The witness's addresses (`tandem witness`), for node-majority. */
+  witness?: Endpoint[];
   partners: HaPartnerConfig[];
   /** Generation file, bitmaps and partner state live here (beside the image). */
   stateDir: string;

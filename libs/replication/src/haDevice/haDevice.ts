@@ -23,6 +23,7 @@ import type { SyncNetwork } from '../channel/syncNetwork';
 import { FrameFlag, FrameType, type FrameHeader } from '../protocol/frame';
 import { DirtyBitmap } from '../state/dirtyBitmap';
 import { GenerationStore, compareGenerations, type GenerationState } from '../state/generations';
+import { askWitness } from '../witness/witness';
 import type { HaDeviceConfig, HaPartnerConfig } from './haConfig';
 import type { HaEvent, LocalRole, PartnerState } from './haEvents';
 
@@ -174,7 +175,11 @@ export class HaDevice extends EventEmitter {
     const was = this.partnerState;
     this.partnerState = state;
     if (state === was) return;
-    if (state === 'synchronized') this.emitEvent({ type: 'ReplicaSynchronized', partnerNodeId: this.partner.nodeId });
+    if (state === 'synchronized') {
+      this.emitEvent({ type: 'ReplicaSynchronized', partnerNodeId: this.partner.nodeId });
+      // Together again: the witness's vote goes back (whoever holds it), ready for the next split.
+      if (this.config.strategy === 'node-majority') void askWitness(this.config.witness ?? [], { op: 'release', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
+    }
     if (state === 'not-synchronized' && (was === 'synchronized' || was === 'resync-to-partner' || was === 'resync-from-partner')) {
       this.emitEvent({ type: 'ReplicaNotSynchronized', partnerNodeId: this.partner.nodeId, reason });
     }
@@ -434,6 +439,18 @@ export class HaDevice extends EventEmitter {
     if (alive && this.partner.priority > this.config.priority) {
       this.setRole('blocked', `sync links down while the partner answers on the heartbeat; it has the higher priority (${reason})`);
       await this.setPartnerState('unknown', reason);
+      return;
+    }
+    if (!alive && this.config.strategy === 'node-majority') {
+      // Two votes of three are needed to go on: ours and the witness's (the partner cannot be heard).
+      const granted = await askWitness(this.config.witness ?? [], { op: 'claim', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
+      if (this.closed) return;
+      if (!granted) {
+        this.setRole('blocked', `no majority: the partner is silent and the witness gave its vote to the partner or did not answer (${reason})`);
+        await this.setPartnerState('unknown', reason);
+        return;
+      }
+      await this.markPartnerNotSynchronized(`partner silent; the witness gave this replica its vote (${reason})`);
       return;
     }
     await this.markPartnerNotSynchronized(alive ? `sync links down, partner alive on the heartbeat with lower priority (${reason})` : `partner presumed dead: sync and heartbeat silent (${reason})`);
