@@ -126,6 +126,75 @@ describeEachDatabase('appendToStream', (db) => {
     }
   });
 
+  // One event goes through append_event, which has no idempotency probe up front: the same outcomes, reached by
+  // the unique index on event_id, or by the probe after a failed version check.
+  describe('one event per append (append_event)', () => {
+    it('is idempotent by event id whatever the expected version of the retry', async () => {
+      const stream = `counter-${randomUUID()}`;
+      const first = event(1);
+      const original = await appendToStream(store, stream, [first], { expectedVersion: 'no-stream' });
+      await appendToStream(store, stream, [event(2)], { expectedVersion: 1 });
+      for (const expectedVersion of ['no-stream', 'any', 'stream-exists', 0, 1, 2, 7] as const) {
+        const retry = await appendToStream(store, stream, [{ ...first, metadata: { actor: 'system:retry' } }], { expectedVersion });
+        expect(retry).toEqual({ ...original, alreadyAppended: true });
+      }
+      expect((await readStream(store, stream)).currentVersion).toBe(2);
+    });
+
+    it('handles a concurrent retry race on the same id', async () => {
+      const stream = `counter-${randomUUID()}`;
+      const only = event(1);
+      const results = await Promise.all([1, 2, 3, 4].map(() => appendToStream(store, stream, [only])));
+      expect(new Set(results.map((r) => r.lastGlobalPosition)).size).toBe(1);
+      expect(results.filter((r) => !r.alreadyAppended)).toHaveLength(1);
+      expect((await readStream(store, stream)).currentVersion).toBe(1);
+    });
+
+    it('refuses a known id with different content or in another stream, and writes nothing', async () => {
+      const stream = `counter-${randomUUID()}`;
+      const stored = event(1);
+      const { lastGlobalPosition } = await appendToStream(store, stream, [stored]);
+      await expect(appendToStream(store, stream, [{ ...stored, data: { n: 99 } }])).rejects.toBeInstanceOf(DuplicateEventId);
+      const other = `other-${randomUUID()}`;
+      await expect(appendToStream(store, other, [stored])).rejects.toThrow(/different content/);
+      expect((await readStream(store, stream)).currentVersion).toBe(1);
+      expect((await readStream(store, other)).streamExists).toBe(false);
+      expect((await readAll(store, { after: lastGlobalPosition })).events.filter((e) => e.id === stored.id)).toHaveLength(0);
+    });
+
+    it('stores every field like a batch append does', async () => {
+      const stream = `counter-${randomUUID()}`;
+      const one = { ...event(5), schemaVersion: 2, data: { n: 5, nested: { list: [1, 'two', null], skipped: undefined } } };
+      const result = await appendToStream(store, stream, [one], { expectedVersion: 0 });
+      expect(result).toEqual({ nextExpectedVersion: 1, globalPositions: [result.lastGlobalPosition], lastGlobalPosition: expect.any(Number), alreadyAppended: false });
+      const { events } = await readStream(store, stream);
+      expect(events).toEqual([
+        {
+          id: one.id,
+          streamId: stream,
+          streamVersion: 1,
+          globalPosition: result.lastGlobalPosition,
+          type: 'Counted',
+          schemaVersion: 2,
+          data: { n: 5, nested: { list: [1, 'two', null] } },
+          metadata: one.metadata,
+          recordedAt: expect.any(Date),
+        },
+      ]);
+    });
+  });
+
+  it('keeps both append functions on index plans (a plan cached while the log was tiny must not scan it later)', async () => {
+    const rows: { proname: string; proconfig: string[] | null }[] = await store.dataSource.query(
+      `SELECT proname, proconfig FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname IN ('append_event', 'append_to_stream') ORDER BY proname`,
+      [store.schema],
+    );
+    expect(rows).toEqual([
+      { proname: 'append_event', proconfig: ['enable_seqscan=off'] },
+      { proname: 'append_to_stream', proconfig: ['enable_seqscan=off'] },
+    ]);
+  });
+
   it('refuses malformed input before touching the database', async () => {
     await expect(appendToStream(store, 'has space', [event(1)])).rejects.toThrow(/invalid stream id/);
     await expect(appendToStream(store, 's', [])).rejects.toThrow(/no events/);

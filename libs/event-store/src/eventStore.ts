@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { DataSource, type QueryRunner } from 'typeorm';
-import { eventStoreMigrations } from './migrations/1761000000000-CreateEventStore';
+import { eventStoreMigrations } from './migrations';
 import { assertIdentifier, quoteIdent, toSafeNumber } from './sql';
 import type { EventMetadata, RecordedEvent } from './types';
 import { type EventUpcaster, Upcasters } from './upcasters';
@@ -20,8 +20,10 @@ export interface EventStore {
   readonly validate?: EventValidator;
   /** `"schema".name`, for SQL. */
   table(name: 'events' | 'streams' | 'subscription_checkpoints'): string;
-  /** `"schema".append_to_stream`. */
+  /** `"schema".append_to_stream` (any number of events). */
   readonly appendFunction: string;
+  /** `"schema".append_event` (exactly one event: the common case, a command's worth). */
+  readonly appendEventFunction: string;
 }
 
 export interface OpenEventStoreOptions {
@@ -56,6 +58,7 @@ export function createEventStore(dataSource: DataSource, options: { schema?: str
     validate: options.validate,
     table: (name) => `${s}.${name}`,
     appendFunction: `${s}.append_to_stream`,
+    appendEventFunction: `${s}.append_event`,
   };
 }
 

@@ -8,5 +8,5 @@ export * from './readAll';
 export * from './checkpoints';
 export * from './subscribe';
 export * from './embeddedPostgres';
-export { eventStoreMigrations } from './migrations/1761000000000-CreateEventStore';
+export { eventStoreMigrations } from './migrations';
 export * from './dropSchemas';

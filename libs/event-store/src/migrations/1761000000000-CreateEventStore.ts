@@ -118,8 +118,3 @@ export function createEventStoreMigration(schema: string): new () => MigrationIn
     }
   };
 }
-
-/** Every event-store migration, in order, for a DataSource whose event store lives in `schema`. */
-export function eventStoreMigrations(schema: string): (new () => MigrationInterface)[] {
-  return [createEventStoreMigration(schema)];
-}
