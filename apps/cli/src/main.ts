@@ -1,8 +1,10 @@
 /** The `tandem` command. */
 import { Command } from 'commander';
+import { benchCommand } from './bench/benchCommand';
 import { eventsCommand } from './events/eventsCommand';
 import { serveCommand } from './serve/serveCommand';
 import { stackCommand } from './stack/stackCommand';
+import { witnessCommand } from './witness/witnessCommand';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('tandem')
@@ -15,6 +17,9 @@ export async function main(argv: string[]): Promise<void> {
   events.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem events --help lists the options)'));
   program.addCommand(events);
   program.addCommand(stackCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem stack --help lists the options)'));
+  program.addCommand(witnessCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem witness --help lists the options)'));
+  // Bad bench flags are one line (no help, no suggestions) and exit 2.
+  program.addCommand(benchCommand().exitOverride(exitOnUsageError));
   await program.parseAsync(argv);
 }
 

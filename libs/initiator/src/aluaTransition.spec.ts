@@ -1,0 +1,89 @@
+// Live ALUA changes: the target (TargetHost, the code `tandem serve` runs, in a child process) switches the access
+// states of its two port groups while the multipath device works; I/O follows the optimized path with no error.
+import * as path from 'path';
+import { MultipathDevice, PathStateEvent } from './multipathDevice';
+import { ChildTarget, HOST, MiB, freePort, makeTempDir, removeDir, sleep, startScriptedTarget, until } from './tandemTarget.spec-helper';
+import { runWorkload } from './workload';
+
+jest.setTimeout(60000);
+
+const IQN = 'iqn.2026-11.io.tandem:initiator-alua-live';
+
+describe('MultipathDevice following live ALUA changes', () => {
+  let dir: string;
+  let target: ChildTarget;
+  let ports: number[];
+  let device: MultipathDevice | undefined;
+  const alua = (group: number, state: string) => target.command(`alua ${IQN} 0 ${group} ${state}`);
+  const urls = () => ports.map((p) => `iscsi://${HOST}:${p}/${IQN}/0`);
+  const commands = (d: MultipathDevice) => d.paths().map((p) => p.commands);
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    ports = [await freePort(), await freePort()];
+    target = await startScriptedTarget({
+      portals: [{ host: HOST, port: ports[0], portalGroupTag: 1 }, { host: HOST, port: ports[1], portalGroupTag: 2 }],
+      targets: [{
+        name: IQN,
+        luns: [{ lun: 0, alua: { 1: 'optimized', 2: 'standby' }, store: { kind: 'flat', path: path.join(dir, 'live.img'), sizeBytes: 16 * MiB, create: true } }],
+      }],
+    }, dir);
+  });
+  beforeEach(async () => {
+    await alua(1, 'optimized');
+    await alua(2, 'standby');
+  });
+  afterEach(async () => {
+    await device?.close(1000);
+    device = undefined;
+  });
+  afterAll(async () => {
+    await target?.stop();
+    removeDir(dir);
+  });
+
+  it('moves I/O to the other port group when the target swaps optimized and standby under load', async () => {
+    device = await MultipathDevice.open(urls(), { policy: 'round-robin', aluaRefreshMs: 0 });
+    const d = device;
+    const changes: PathStateEvent[] = [];
+    d.on('access-state', (e: PathStateEvent) => changes.push(e));
+    expect(d.paths().map((p) => p.access)).toEqual(['active/optimized', 'standby']);
+    const run = runWorkload(d, { pattern: 'randread', blockSize: 4096, queueDepth: 8, durationMs: 2000 });
+    await sleep(500);
+    await alua(2, 'optimized');
+    await alua(1, 'standby');
+    const result = await run;
+    expect(result.error).toBeUndefined();
+    expect(result.errors).toBe(0);
+    await until(() => d.paths()[0].access === 'standby' && d.paths()[1].access === 'active/optimized', 'the swap to be seen');
+    expect(changes.some((e) => e.path.index === 1 && e.to === 'active/optimized')).toBe(true);
+    const before = commands(d);
+    for (let i = 0; i < 10; i++) await d.read(i * 8, 8);
+    expect(commands(d).map((n, i) => n - before[i])).toEqual([0, 10]);
+  });
+
+  it('holds I/O while every path is transitioning and completes it once one turns active', async () => {
+    device = await MultipathDevice.open(urls(), { policy: 'failover', aluaRefreshMs: 0, transitionRetryMs: 100 });
+    const d = device;
+    await alua(1, 'transitioning');
+    const started = Date.now();
+    const pending = d.read(0, 8);
+    await sleep(600);
+    await alua(2, 'optimized');
+    expect((await pending).length).toBe(4096);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(d.paths().map((p) => p.access)).toEqual(['transitioning', 'active/optimized']);
+  });
+
+  it('notices a change without any I/O through its refresh timer', async () => {
+    device = await MultipathDevice.open(urls(), { policy: 'failover', aluaRefreshMs: 200 });
+    const d = device;
+    await alua(2, 'non-optimized');
+    await until(() => d.paths()[1].access === 'active/non-optimized', 'the timer to pick up the new state', 5000);
+    await alua(1, 'unavailable');
+    await until(() => d.paths()[0].access === 'unavailable', 'path 0 unavailable', 5000);
+    const before = commands(d);
+    await d.read(0, 8);
+    expect(commands(d).map((n, i) => n - before[i])).toEqual([0, 1]);
+  });
+});

@@ -1,0 +1,178 @@
+// Test support: the real Tandem target as a child process (`tandem serve`, or a scripted TargetHost whose ALUA
+// states the test changes live), free loopback ports, temporary directories and bounded polling. Every child
+// is killed when the test process exits, whatever happened.
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const TANDEM_BIN = path.join(REPO_ROOT, 'apps', 'cli', 'bin', 'tandem.js');
+export const HOST = '127.0.0.1';
+export const MiB = 1024 * 1024;
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function makeTempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-initiator-'));
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Polls until the probe returns something truthy; fails the test past the deadline, naming what it waited for. */
+export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 15000, intervalMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve().then(probe).catch(() => undefined);
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface ChildTarget {
+  pid: number;
+  log(): string;
+  /** One line to the child's stdin, resolving with its next stdout line that starts with "ok" or "error". */
+  command(line: string, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function isReady(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { msg?: string }).msg === 'ready';
+  } catch {
+    return line.trim() === 'ready';
+  }
+}
+
+function startChild(args: string[], readyTimeoutMs: number, cwd: string): Promise<ChildTarget> {
+  const child = spawn(process.execPath, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let text = '';
+  let partial = '';
+  const lineListeners = new Set<(line: string) => void>();
+  const feed = (chunk: string, stdout: boolean) => {
+    text = (text + chunk).slice(-65536);
+    if (!stdout) return;
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) for (const fn of [...lineListeners]) fn(line);
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => feed(d, true));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => feed(d, false));
+  const handle: ChildTarget = {
+    pid: child.pid ?? -1,
+    log: () => text,
+    command(line: string, timeoutMs = 5000): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lineListeners.delete(onLine);
+          reject(new Error(`no answer to "${line}" within ${timeoutMs} ms\n${text}`));
+        }, timeoutMs);
+        const onLine = (l: string) => {
+          if (!/^(ok|error)\b/.test(l)) return;
+          clearTimeout(timer);
+          lineListeners.delete(onLine);
+          if (l.startsWith('ok')) resolve(l);
+          else reject(new Error(l));
+        };
+        lineListeners.add(onLine);
+        child.stdin!.write(`${line}\n`);
+      });
+    },
+    stop(): Promise<void> {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`target did not become ready within ${readyTimeoutMs} ms\nnode ${args.join(' ')}\n${text}`));
+    }, readyTimeoutMs);
+    const onLine = (line: string) => {
+      if (!isReady(line)) return;
+      clearTimeout(timer);
+      lineListeners.delete(onLine);
+      resolve(handle);
+    };
+    lineListeners.add(onLine);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`target exited (code ${code}, signal ${signal}) before ready\nnode ${args.join(' ')}\n${text}`));
+    });
+  });
+}
+
+/** `tandem serve <args>` (the CLI must be built: `npx tsc -b`). */
+export function startTandemServe(args: string[], cwd: string, readyTimeoutMs = 20000): Promise<ChildTarget> {
+  if (!fs.existsSync(path.join(REPO_ROOT, 'apps', 'cli', 'dist', 'main.js'))) {
+    throw new Error('the tandem CLI is not built: run `npx tsc -b` first');
+  }
+  return startChild([TANDEM_BIN, 'serve', ...args], readyTimeoutMs, cwd);
+}
+
+/**
+ * A TargetHost (the same code `tandem serve` runs) from a HostConfig, whose stdin takes
+ * "alua <target> <lun> <portGroup> <state>" lines and answers "ok <changed>" — for live ALUA changes.
+ */
+export function startScriptedTarget(config: object, cwd: string, readyTimeoutMs = 20000): Promise<ChildTarget> {
+  const script = `
+    const { TargetHost } = require(${JSON.stringify(path.join(REPO_ROOT, 'libs', 'target-host', 'dist', 'index.js'))});
+    const quiet = { debug() {}, info() {}, warn() {}, error(o, m) { process.stderr.write(JSON.stringify({ ...o, msg: m }) + '\\n'); } };
+    quiet.child = () => quiet;
+    TargetHost.start(JSON.parse(process.argv[1]), quiet).then((host) => {
+      process.stdout.write('ready\\n');
+      require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+        const [verb, target, lun, group, state] = line.trim().split(/\\s+/);
+        try {
+          if (verb !== 'alua') throw new Error('unknown verb ' + verb);
+          process.stdout.write('ok ' + host.setAluaState(target, Number(lun), Number(group), state) + '\\n');
+        } catch (err) {
+          process.stdout.write('error ' + err.message + '\\n');
+        }
+      });
+      process.on('SIGTERM', () => host.stop(1000).then(() => process.exit(0), () => process.exit(1)));
+    }, (err) => { process.stderr.write(String(err && err.stack || err) + '\\n'); process.exit(1); });
+  `;
+  return startChild(['-e', script, JSON.stringify(config)], readyTimeoutMs, cwd);
+}
