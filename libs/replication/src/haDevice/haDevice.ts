@@ -22,7 +22,7 @@ import { PartnerChannel, PartnerRefused, PartnerUnreachable } from '../channel/p
 import type { SyncNetwork } from '../channel/syncNetwork';
 import { FrameFlag, FrameType, type FrameHeader } from '../protocol/frame';
 import { DirtyBitmap } from '../state/dirtyBitmap';
-import { GenerationStore, compareGenerations, type GenerationState } from '../state/generations';
+import { GenerationStore, compareGenerations, writeAtomically, type GenerationState } from '../state/generations';
 import { askWitness } from '../witness/witness';
 import type { HaDeviceConfig, HaPartnerConfig } from './haConfig';
 import type { HaEvent, LocalRole, PartnerState } from './haEvents';
@@ -186,7 +186,7 @@ export class HaDevice extends EventEmitter {
     const durable = state === 'synchronized' ? 'synchronized' : state === 'not-synchronized' || state === 'resync-to-partner' ? 'not-synchronized' : null;
     if (durable && durable !== this.persisted.state) {
       this.persisted = { state: durable };
-      await writeJsonDurably(path.join(this.config.stateDir, `${this.partner.nodeId}.state.json`), this.persisted);
+      await writeAtomically(path.join(this.config.stateDir, `${this.partner.nodeId}.state.json`), JSON.stringify(this.persisted));
     }
     if (!this.channel.connected) this.setPartnerAccess('unavailable');
   }
@@ -781,22 +781,4 @@ async function readPartnerState(file: string): Promise<PersistedPartner> {
     // absent: a new replica starts as a copy of its partner (initial sync decided by the generations)
   }
   return { state: 'synchronized' };
-}
-
-async function writeJsonDurably(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await fsp.open(tmp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify(value));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(tmp, file);
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }

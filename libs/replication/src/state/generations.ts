@@ -157,7 +157,7 @@ function checkState(state: GenerationState, what: string): void {
 }
 
 /** Write a temporary file, fsync it, rename it over the target, fsync the directory: the file is old or new, never torn. */
-async function writeAtomically(file: string, content: string): Promise<void> {
+export async function writeAtomically(file: string, content: string): Promise<void> {
   const tmp = `${file}.tmp`;
   const handle = await fsp.open(tmp, 'w');
   try {
