@@ -56,7 +56,13 @@ export class TcpProxy {
   }
 
   close(): Promise<void> {
-    this.cut();
+    // A plain close at the end (resetAndDestroy on every socket here left the process spinning in libuv).
+    this.isCut = true;
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
