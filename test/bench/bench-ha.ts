@@ -9,7 +9,8 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
 import { freePort } from '../support/ports';
-import { run, spawnTracked, stopChild } from '../support/process';
+import { spawnTracked, stopChild } from '../support/process';
+import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { until } from '../support/until';
 
@@ -52,10 +53,7 @@ async function startSingle(dir: string): Promise<{ url: string; stop: () => Prom
   return { url: `iscsi://127.0.0.1:${port}/${iqn}/0`, stop: () => stopChild(child, 5000).then(() => undefined) };
 }
 
-async function qemuIoOk(url: string, command: string): Promise<boolean> {
-  const r = await run('qemu-io', ['-f', 'raw', '-c', command, url], { timeoutMs: 10_000 });
-  return r.code === 0 && !/error|failed/i.test(r.stdout + r.stderr);
-}
+const qemuIoOk = async (url: string, command: string): Promise<boolean> => (await qemuIo(url, [command], 10_000)).ok;
 
 async function main(): Promise<void> {
   for (const tool of ['qemu-img', 'qemu-io']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (qemu-utils, qemu-block-extra)`);

@@ -9,14 +9,15 @@ import { run } from '../support/process';
 import { REPO_ROOT, RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools } from '../support/tools';
 import { haPair, startNode, stopNode, type HaNode } from '../support/haPair';
+import { qemuIo } from '../support/qemuIo';
 
 /** Both HA nodes answer reads (each has decided it serves). */
 async function waitUntilServing(urls: string[]): Promise<void> {
   for (const url of urls) {
     for (let i = 0; ; i++) {
-      const r = await run('qemu-io', ['-f', 'raw', '-c', 'read 0 512', url], { timeoutMs: 10_000 });
-      if (r.code === 0 && !/error|failed/i.test(r.stdout + r.stderr)) break;
-      if (i > 100) throw new Error(`${url} does not serve: ${r.stdout}${r.stderr}`);
+      const r = await qemuIo(url, ['read 0 512'], 10_000);
+      if (r.ok) break;
+      if (i > 100) throw new Error(`${url} does not serve: ${r.out}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { run, spawnTracked, stopChild } from '../support/process';
+import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { haEvents, haPair, startNode, stopNode, type HaNode } from '../support/haPair';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
@@ -16,10 +17,7 @@ import { until } from '../support/until';
 const MiB = 1 << 20;
 const TITLE = 'HA faults across network namespaces';
 
-async function io(url: string, ...commands: string[]): Promise<boolean> {
-  const r = await run('qemu-io', ['-f', 'raw', ...commands.flatMap((c) => ['-c', c]), url], { timeoutMs: 15_000 });
-  return r.code === 0 && !/error|failed|Pattern verification/i.test(r.stdout + r.stderr);
-}
+const io = async (url: string, ...commands: string[]): Promise<boolean> => (await qemuIo(url, commands, 15_000)).ok;
 
 const reason = netnsUnavailable() ?? (findBinary('qemu-io') ? undefined : 'qemu-io missing');
 if (reason) skipWithReason(TITLE, reason);

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { MultipathDevice } from '@tandem/initiator';
 import { run } from '../support/process';
+import { qemuIo } from '../support/qemuIo';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
 import { until } from '../support/until';
 import { describeWithTools } from '../support/tools';
@@ -38,10 +39,7 @@ function seqOf(buf: Buffer, lba: number): number {
   return seq;
 }
 
-async function qemuIoOk(url: string): Promise<boolean> {
-  const r = await run('qemu-io', ['-f', 'raw', '-c', 'read 0 4k', url], { timeoutMs: 10_000 });
-  return r.code === 0 && !/error|failed/i.test(r.stdout + r.stderr);
-}
+const qemuIoOk = async (url: string): Promise<boolean> => (await qemuIo(url, ['read 0 4k'], 10_000)).ok;
 
 describeWithTools(['qemu-io', 'qemu-img'], 'HA pair through the MPIO initiator: kill -9 under write load', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ha-mpio-'));

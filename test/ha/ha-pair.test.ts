@@ -5,18 +5,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { run } from '../support/process';
+import { qemuIo as runQemuIo } from '../support/qemuIo';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
 import { until } from '../support/until';
 import { describeWithTools } from '../support/tools';
 
 const MiB = 1 << 20;
 
-async function qemuIo(url: string, ...commands: string[]): Promise<{ ok: boolean; out: string }> {
-  const args = ['-f', 'raw', ...commands.flatMap((c) => ['-c', c]), url];
-  const r = await run('qemu-io', args, { timeoutMs: 20_000 });
-  const out = r.stdout + r.stderr;
-  return { ok: r.code === 0 && !/failed|error|Pattern verification/i.test(out), out };
-}
+const qemuIo = (url: string, ...commands: string[]) => runQemuIo(url, commands, 20_000);
 
 describeWithTools(['qemu-io', 'qemu-img'], 'HA pair: synchronous mirroring, failover, fast resync', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ha-'));
