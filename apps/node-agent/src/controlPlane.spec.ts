@@ -11,7 +11,7 @@ import * as path from 'path';
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RegisterNode, agentCommandReplySchema, agentReportSchema, commandMessageSchema, nodeTelemetrySchema, type AgentReport } from '@tandem/contracts';
+import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, RegisterNode, agentCommandReplySchema, agentReportSchema, commandMessageSchema, nodeTelemetrySchema, type AgentReport } from '@tandem/contracts';
 import { connect, type NatsConnection } from 'nats';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the tests' independent initiator
 import { RawConnection, Session, login, logout, read10, scsi } from '../../../test/support/rawIscsi';
@@ -133,7 +133,7 @@ describe('node agent on the control plane', () => {
         msg.respond(JSON.stringify({ ok: true, commandId: message.commandId, aggregateId: (message.payload as { nodeId: string }).nodeId }));
       },
     });
-    const desired = nc!.subscribe(at('tandem.agent.*.desired-devices'), {
+    const desired = nc!.subscribe(at(ALL_AGENT_DESIRED_DEVICES_SUBJECT), {
       callback: (_err, msg) => msg.respond(JSON.stringify({ nodeId: decode(msg.data).nodeId, devices: [{ deviceId: desiredDeviceId, name: 'desired', sizeBytes: 2 * MiB }] })),
     });
     const app = await startAgent();

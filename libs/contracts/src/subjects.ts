@@ -63,6 +63,11 @@ export function parseSubject(subject: string): ParsedSubject | undefined {
   return undefined;
 }
 
+/** Every node's desired-devices requests (the orchestrator answers them all). */
+export const ALL_AGENT_DESIRED_DEVICES_SUBJECT = `${SUBJECT_ROOT}.agent.*.desired-devices`;
+/** Every agent command verb of one node (what a node agent, or a test playing one, listens to). */
+export const agentCommandsOfNodeSubject = (nodeId: string): string => `${SUBJECT_ROOT}.agent.${assertSubjectToken(nodeId, 'node id')}.cmd.*`;
+
 /** JetStream stream the node agents' outbox forwarders publish their reports to (deduplicated by report id). */
 export const AGENT_REPORTS_STREAM = 'TANDEM_AGENT_REPORTS';
 /** Subjects captured by {@link AGENT_REPORTS_STREAM}. */

@@ -8,7 +8,6 @@
  * desired device set when it (re)connects and converges then. A node that answers with a refusal gets a
  * `ReplicaCommandFailed` event in its stream, so the administrator sees why the device is not exported there.
  */
-import { createHash } from 'crypto';
 import {
   agentCommandReplySchema,
   agentCommandSubject,
@@ -20,6 +19,7 @@ import {
 } from '@tandem/contracts';
 import { appendToStream, readStream, subscribe, type RecordedEvent, type Subscription } from '@tandem/event-store';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { derivedId } from '../commands/commandBus';
 import { prefixed } from '../config';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 
@@ -36,12 +36,6 @@ export interface AgentDispatcherOptions {
   pollIntervalMs?: number;
   retryDelayMs?: number;
   log?: (level: 'log' | 'warn' | 'error', message: string) => void;
-}
-
-/** A UUID (v5 layout) from a string: the same inputs always give the same id. */
-export function derivedId(namespace: string, ...parts: string[]): string {
-  const h = createHash('sha256').update(`${namespace}:${parts.join(':')}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export const agentCommandIdFor = (eventId: string, nodeId: string): string => derivedId('tandem-agent-command', eventId, nodeId);

@@ -3,7 +3,7 @@
  * (their real implementation is exercised end to end in test/e2e). Each run uses its own subject prefix and streams.
  */
 import { randomUUID } from 'crypto';
-import { agentCommandSubject, agentDesiredDevicesSubject, agentReportSubject, agentStreamId, type AgentReport } from '@tandem/contracts';
+import { agentCommandsOfNodeSubject, agentDesiredDevicesSubject, agentReportSubject, agentStreamId, type AgentReport } from '@tandem/contracts';
 import { readStream } from '@tandem/event-store';
 import { connect, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { CommandBus } from '../commands/commandBus';
@@ -74,7 +74,7 @@ describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true },
   /** Plays one node's command subjects: records what arrives and answers with `answer`. */
   function fakeAgent(nodeId: string, answer: (verb: string, body: Record<string, unknown>) => object): { received: { verb: string; body: Record<string, unknown> }[]; sub: Subscription } {
     const received: { verb: string; body: Record<string, unknown> }[] = [];
-    const sub = nc.subscribe(at(agentCommandSubject(nodeId, 'X')).replace(/X$/, '*'), {
+    const sub = nc.subscribe(at(agentCommandsOfNodeSubject(nodeId)), {
       callback: (_err, msg: Msg) => {
         const verb = msg.subject.split('.').pop() as string;
         const body = decode(msg.data);

@@ -7,7 +7,7 @@
  * A report that breaks its contract (not JSON, bad fields, a node speaking on another node's subject) is logged
  * and terminated: nothing is written. A database failure leaves the report unacknowledged for a retry.
  */
-import { ContractViolation, agentReportsStreamSpec, ensureJetStream } from '@tandem/contracts';
+import { AGENT_REPORTS_STREAM_SUBJECTS, ContractViolation, agentReportsStreamSpec, ensureJetStream } from '@tandem/contracts';
 import { appendToStream, DuplicateEventId } from '@tandem/event-store';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import { prefixed } from '../config';
@@ -66,7 +66,7 @@ export class AgentReportsConsumer {
       durable_name: this.name,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      filter_subject: prefixed(this.options.subjectPrefix, 'tandem.agent.*.report'),
+      filter_subject: prefixed(this.options.subjectPrefix, AGENT_REPORTS_STREAM_SUBJECTS[0]),
       max_ack_pending: 1,
       ack_wait: 30_000_000_000,
     };

@@ -3,7 +3,7 @@
  * (re)connect: the devices with a replica on that node, from the read models once they include everything committed
  * (an answer from a lagging table could make the node withdraw a device it was just told to create).
  */
-import { agentDesiredDevicesSubject, desiredDevicesRequestSchema, parseSubject, type AgentDevice } from '@tandem/contracts';
+import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, desiredDevicesRequestSchema, parseSubject, type AgentDevice } from '@tandem/contracts';
 import { readHeadPosition } from '@tandem/event-store';
 import type { Msg, NatsConnection } from 'nats';
 import { RequestServer } from '../nats/requestServer';
@@ -20,9 +20,7 @@ export class DesiredDevicesResponder {
     private readonly projector: ReadModelProjector,
     private readonly subjectPrefix: string,
   ) {
-    // `*` for the node id.
-    const subject = prefixed(subjectPrefix, agentDesiredDevicesSubject('X')).replace(/\.X\./, '.*.');
-    this.server = new RequestServer(nc, subject, (msg) => this.replyTo(msg), (error) => ({ error: { code: 'INTERNAL', message: (error as Error).message } }));
+    this.server = new RequestServer(nc, prefixed(subjectPrefix, ALL_AGENT_DESIRED_DEVICES_SUBJECT), (msg) => this.replyTo(msg), (error) => ({ error: { code: 'INTERNAL', message: (error as Error).message } }));
   }
 
   start(): void {

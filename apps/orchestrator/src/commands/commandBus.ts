@@ -24,11 +24,14 @@ export interface CommandInput {
   expectedVersion?: number;
 }
 
-/** Event ids derive from the command id, so a retried command finds its own events instead of writing twice. */
-export function eventIdFor(commandId: string, index: number): string {
-  const h = createHash('sha256').update(`tandem-command:${commandId}:${index}`).digest('hex');
+/** A UUID (v5 layout) from a namespace and parts: the same inputs always give the same id. */
+export function derivedId(namespace: string, ...parts: string[]): string {
+  const h = createHash('sha256').update(`${namespace}:${parts.join(':')}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** Event ids derive from the command id, so a retried command finds its own events instead of writing twice. */
+export const eventIdFor = (commandId: string, index: number): string => derivedId('tandem-command', commandId, String(index));
 
 export class CommandBus {
   private readonly handlers = new Map<string, CommandHandler>(commandHandlers.map((h) => [h.type, h as unknown as CommandHandler]));

@@ -34,7 +34,7 @@ const STATE_RESYNC_DONE = 0x400;
 const STATE_RESOLVE = 0x800;
 
 const DEFAULT_REGION_BYTES = 64 * 1024;
-/** Activity-log granularity while the partner is synchronized (see markRange). */
+/** Activity-log granularity while the partner is synchronized (see replicateWrite). */
 const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
 /** Regions a resync copies at once. */
 const RESYNC_IN_FLIGHT = 8;
@@ -563,30 +563,15 @@ export class HaDevice extends EventEmitter {
 
   // ---------------------------------------------------------------- the data path
 
-  /**
-   * What a write marks in the bitmap. While the partner is synchronized the marks are only an activity log (which
-   * regions may differ after a crash), so whole 4 MiB extents are marked: a sequential stream then pays one durable
-   * bitmap write per extent, not per write. Alone, marks are exact: they are what a fast resync will copy.
-   */
-  private markRange(position: number, length: number): void {
-    if (!this.partnerReceives) {
-      this.markedStart = position;
-      this.markedLength = length;
-      return;
-    }
-    const start = position - (position % ACTIVITY_EXTENT_BYTES);
-    const end = Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES);
-    this.markedStart = start;
-    this.markedLength = end - start;
-  }
-  private markedStart = 0;
-  private markedLength = 0;
-
   async replicateWrite(buf: Buffer, offset: number, length: number, position: number, fua: boolean): Promise<void> {
     if (this.role !== 'serving') throw unavailable(this.blockReason);
-    this.markRange(position, length);
-    const markStart = this.markedStart;
-    const markLength = this.markedLength;
+    // While the partner is synchronized the marks are only an activity log (which regions may differ after a crash),
+    // so whole 4 MiB extents are marked: a sequential stream pays one durable bitmap write per extent, not per write.
+    // Alone, marks are exact: they are what a fast resync will copy.
+    const extents = this.partnerReceives;
+    const markStart = extents ? position - (position % ACTIVITY_EXTENT_BYTES) : position;
+    const markEnd = extents ? Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES) : position + length;
+    const markLength = markEnd - markStart;
     const marking = this.bitmap.beginWrite(markStart, markLength);
     if (marking) await marking;
     let partnerHasIt = false;
