@@ -5,8 +5,33 @@
  * the orchestrator decides what, if anything, to append when it consumes a report.
  */
 import { z } from 'zod';
-import { byteCountSchema, cacheModeSchema, idSchema, nameSchema, sectorSizeSchema, sizeIsWholeSectors, storeKindSchema } from './common';
+import { addressSchema, byteCountSchema, cacheModeSchema, haStrategySchema, idSchema, nameSchema, pathPreferenceSchema, sectorSizeSchema, sizeIsWholeSectors, storeKindSchema } from './common';
 import { errorCodeSchema } from './envelope';
+
+const portGroupSchema = z.number().int().min(1).max(65535);
+
+/**
+ * One replica's HA settings as its node applies them (computed by the orchestrator from the device's DeviceCreated):
+ * its priority and port group, and every partner's node id, priority, sync and heartbeat endpoints and port group.
+ * `initialSync`: `peer` (the replicas start identical), `source` (this replica's data is copied to the others),
+ * `target` (this replica receives a full copy before it serves). Applied when the replica is first created.
+ */
+export const agentHaSchema = z
+  .object({
+    priority: z.number().int().min(0).max(255),
+    portGroup: portGroupSchema,
+    paths: pathPreferenceSchema,
+    strategy: haStrategySchema,
+    witness: z.array(addressSchema).max(8),
+    initialGeneration: idSchema,
+    initialSync: z.enum(['peer', 'source', 'target']),
+    partners: z
+      .array(z.object({ nodeId: idSchema, priority: z.number().int().min(0).max(255), sync: z.array(addressSchema).min(1).max(8), heartbeat: z.array(addressSchema).max(8), portGroup: portGroupSchema }).strict())
+      .min(1)
+      .max(2),
+  })
+  .strict();
+export type AgentHa = z.output<typeof agentHaSchema>;
 
 /** What one replica of a device looks like to the node that serves it. */
 export const agentDeviceSchema = z
@@ -19,6 +44,8 @@ export const agentDeviceSchema = z
     cacheMode: cacheModeSchema.default('write-through'),
     /** iSCSI target to present it on; default: the agent's per-device target name derived from the device id. */
     targetName: z.string().min(1).max(223).optional(),
+    /** Present when the device is a HA device: this node's replica is mirrored to `ha.partners`. */
+    ha: agentHaSchema.optional(),
   })
   .strict()
   .superRefine(sizeIsWholeSectors);
@@ -35,6 +62,11 @@ export const agentCommandSchemas = {
   'delete-device': z.object({ ...agentCommandBase, deviceId: idSchema, destroyData: z.boolean().default(false) }).strict(),
   /** Converge on exactly this set of orchestrator-managed devices (images of withdrawn ones are kept). */
   'sync-devices': z.object({ ...agentCommandBase, devices: z.array(agentDeviceSchema).max(16384) }).strict(),
+  /**
+   * After a split-brain, the administrator's choice: the survivor's replica keeps its data and resyncs the others;
+   * the others check that they are in split-brain with it and wait for its copy.
+   */
+  'resolve-split-brain': z.object({ ...agentCommandBase, deviceId: idSchema, survivorNodeId: idSchema }).strict(),
 } as const;
 export type AgentCommandVerb = keyof typeof agentCommandSchemas;
 export const AGENT_COMMAND_VERBS = Object.keys(agentCommandSchemas) as AgentCommandVerb[];
@@ -43,7 +75,7 @@ export type AgentCommand<V extends AgentCommandVerb = AgentCommandVerb> = z.outp
 export const deviceChangeSchema = z
   .object({
     deviceId: idSchema,
-    outcome: z.enum(['created', 'resized', 'deleted', 'unchanged']),
+    outcome: z.enum(['created', 'resized', 'deleted', 'unchanged', 'resolved']),
     targetName: z.string().optional(),
     lun: z.number().int().min(0).optional(),
     sizeBytes: z.number().int().min(0).optional(),

@@ -26,7 +26,17 @@ export const haStrategySchema = z.enum(['heartbeat', 'node-majority']);
 export const hostSchema = z.string().min(1).max(253);
 export const portSchema = z.number().int().min(1).max(65535);
 
-export const portalSchema = z.object({ host: hostSchema, port: portSchema.default(3260) }).strict();
+/**
+ * An iSCSI portal. `portalGroupTag` is also the target port group ALUA reports for the node's paths: the replicas of
+ * a HA device must sit behind different tags, so that initiators can tell the nodes' paths apart.
+ */
+export const portalSchema = z.object({ host: hostSchema, port: portSchema.default(3260), portalGroupTag: z.number().int().min(1).max(65535).optional() }).strict();
+
+/** A TCP/UDP endpoint of a node (sync links, heartbeat links, witness). */
+export const addressSchema = z.object({ host: hostSchema, port: portSchema }).strict();
+
+/** ALUA state of a replica's paths while it serves: asymmetric set-ups mark some nodes' paths non-optimized. */
+export const pathPreferenceSchema = z.enum(['optimized', 'non-optimized']);
 
 /** Product versions are semver-like; a cluster requires the same version and build on every node. */
 export const softwareVersionSchema = z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must look like 1.2.3');
@@ -37,8 +47,37 @@ export const replicaSchema = z
     nodeId: idSchema,
     /** Higher wins: with sync down and heartbeat up, the lower-priority replica blocks I/O. */
     priority: z.number().int().min(0).max(255),
+    /**
+     * HA devices only, fixed when the device is created: the replica's sync and heartbeat endpoints (the node's
+     * registered ones unless the administrator chose others), its target port group and the ALUA state of its paths.
+     */
+    syncAddresses: z.array(addressSchema).min(1).max(8).optional(),
+    heartbeatAddresses: z.array(addressSchema).max(8).optional(),
+    portGroup: z.number().int().min(1).max(65535).optional(),
+    paths: pathPreferenceSchema.optional(),
   })
   .strict();
+
+/**
+ * How a HA device starts: CLEAR_BOTH (new, empty replicas: identical from the start), NONE (the administrator
+ * vouches that the replicas already hold the same data) or SYNC_FROM (one replica's data is copied to the others
+ * in a full resync before they serve).
+ */
+export const initialSyncSchema = z.enum(['CLEAR_BOTH', 'SYNC_FROM', 'NONE']);
+
+/** The HA part of a device: failover strategy, witness, and how the replicas start. */
+export const haSpecSchema = z
+  .object({
+    strategy: haStrategySchema,
+    witness: z.array(addressSchema).max(8).default([]),
+    initialSync: initialSyncSchema,
+    /** SYNC_FROM: the replica whose data the others receive. */
+    syncFromNodeId: idSchema.optional(),
+    /** The generation every replica starts from (chosen once, at creation). */
+    initialGeneration: idSchema,
+  })
+  .strict();
+export type HaSpec = z.output<typeof haSpecSchema>;
 
 export const sizeIsWholeSectors = <T extends { sizeBytes: number; sectorSize: number }>(value: T, ctx: z.RefinementCtx): void => {
   if (value.sizeBytes % value.sectorSize !== 0) {

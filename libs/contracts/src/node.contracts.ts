@@ -1,9 +1,7 @@
 /** Nodes: storage servers running a node agent. They register themselves; the orchestrator places them in clusters. */
 import { z } from 'zod';
 import { defineCommand, defineEvent } from './contract';
-import { buildSchema, byteCountSchema, hostSchema, idSchema, nameSchema, portSchema, portalSchema, softwareVersionSchema } from './common';
-
-const addressSchema = z.object({ host: hostSchema, port: portSchema }).strict();
+import { addressSchema, buildSchema, byteCountSchema, idSchema, nameSchema, portalSchema, softwareVersionSchema } from './common';
 
 const nodeRegistrationSchema = z
   .object({

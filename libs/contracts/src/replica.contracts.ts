@@ -29,7 +29,7 @@ export const ReplicaCommandFailed = defineEvent(
     .object({
       deviceId: idSchema,
       nodeId: idSchema,
-      verb: z.enum(['create-device', 'resize-device', 'delete-device']),
+      verb: z.enum(['create-device', 'resize-device', 'delete-device', 'resolve-split-brain']),
       code: errorCodeSchema,
       message: z.string().max(2048),
     })

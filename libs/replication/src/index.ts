@@ -8,3 +8,4 @@ export * from './haDevice/haConfig';
 export * from './haDevice/haEvents';
 export * from './haDevice/haDevice';
 export * from './witness/witness';
+export * from './haDevice/initialSync';

@@ -61,6 +61,11 @@ export const haSchema = z.object({
   witness: z.array(endpointSchema).max(8).default([]),
   /** Generation both replicas start with (created together, CLEAR_BOTH / NONE); absent: the replica's own. */
   initialGeneration: z.string().uuid().optional(),
+  /**
+   * SYNC_FROM: `source` (this replica's data is copied to its partners) or `target` (it receives a full copy before
+   * it serves); needs initialGeneration. Applied on the replica's first start only.
+   */
+  initialSync: z.enum(['source', 'target']).optional(),
   regionBytes: z.number().int().min(4096).max(64 * 1024 * 1024).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').optional(),
   resyncBytesPerSecond: z.number().int().min(0).optional(),
   startupWaitMs: z.number().int().min(0).max(600_000).optional(),
@@ -148,6 +153,7 @@ export function parseHostConfig(input: unknown): HostConfig {
           if (exportedThrough.has(p.portGroup)) throw new HostConfigError(`${where}: partner ${p.nodeId} uses port group ${p.portGroup}, which is one of this node's; every node needs its own`);
           if (p.priority === l.ha.priority) throw new HostConfigError(`${where}: partner ${p.nodeId} has the same priority ${p.priority}; priorities must differ so that a split has one winner`);
         }
+        if (l.ha.initialSync && !l.ha.initialGeneration) throw new HostConfigError(`${where}: initialSync ${l.ha.initialSync} needs initialGeneration (the same on every replica)`);
         if (l.ha.strategy === 'node-majority' && l.ha.witness.length === 0) throw new HostConfigError(`${where}: node-majority with two replicas needs a witness (\`tandem witness\`): give its address in ha.witness`);
         if (l.ha.portGroup !== undefined && !exportedThrough.has(l.ha.portGroup)) throw new HostConfigError(`${where}: port group ${l.ha.portGroup} is not one this target is exported through`);
       }

@@ -6,7 +6,7 @@
 import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
 import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget, applyReservationOperation, persistReservations } from '@tandem/scsi';
-import { HaDevice, SyncNetwork, type HaEvent } from '@tandem/replication';
+import { HaDevice, SyncNetwork, seedInitialSync, type HaEvent } from '@tandem/replication';
 import { BlockStore, FlatStore } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
 import { LuStats } from './luStats';
@@ -314,6 +314,9 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
     if (l.ha) {
       if (!context.network) throw new HostConfigError(`target ${targetName} LUN ${l.lun} is a HA replica, but the node has no replication section`);
       const localPortGroup = l.ha.portGroup ?? context.portGroups[0] ?? 1;
+      if (l.ha.initialSync && l.ha.initialGeneration) {
+        await seedInitialSync(`${l.store.path}.ha`, l.ha.initialSync, l.ha.initialGeneration, l.ha.partners.map((p) => p.nodeId));
+      }
       ha = await HaDevice.open(
         local,
         {

@@ -22,23 +22,26 @@ export interface AgentHealth {
 }
 
 /**
- * Writes the agent's config when it has none: its portal and no targets (the HostConfig schema allows none: a node
- * gets its devices from the orchestrator). An existing config keeps its targets (the agent records the devices it
- * serves there) and only gets the portal the stack was asked for.
+ * Writes the agent's config when it has none: its portal (with the node's own portal group tag), its sync and
+ * heartbeat links for HA devices (the agent fills in its node id) and no targets (the HostConfig schema allows none:
+ * a node gets its devices from the orchestrator). An existing config keeps its targets (the agent records the
+ * devices it serves there) and only gets the portal and links the stack was asked for.
  */
 export function writeAgentConfig(node: StackNode): void {
   fs.mkdirSync(node.stateDir, { recursive: true, mode: 0o700 });
-  const portal = { host: node.iscsi.host, port: node.iscsi.port };
-  let config: Record<string, unknown> = { portals: [portal], targets: [] };
+  const portals = [{ host: node.iscsi.host, port: node.iscsi.port, portalGroupTag: node.portalGroupTag }];
+  const replication = { sync: [node.sync], heartbeat: [node.heartbeat] };
+  let config: Record<string, unknown> = { portals, targets: [], replication };
   if (fs.existsSync(node.configPath)) {
     try {
       config = JSON.parse(fs.readFileSync(node.configPath, 'utf8')) as Record<string, unknown>;
     } catch (err) {
       throw new StackConfigError(`${node.configPath} is not valid JSON (${(err as Error).message}); fix it, or delete ${node.stateDir} to start ${node.name} afresh`);
     }
-    const portals = config.portals as { host?: string; port?: number }[] | undefined;
-    if (Array.isArray(portals) && portals.length === 1 && portals[0].host === portal.host && portals[0].port === portal.port) return;
-    config = { ...config, portals: [portal] };
+    const recorded = config.replication as { nodeId?: string; sync?: unknown; heartbeat?: unknown } | undefined;
+    const wanted = { ...replication, ...(recorded?.nodeId ? { nodeId: recorded.nodeId } : {}) };
+    if (JSON.stringify(config.portals) === JSON.stringify(portals) && JSON.stringify(recorded) === JSON.stringify(wanted)) return;
+    config = { ...config, portals, replication: wanted };
   }
   const tmp = `${node.configPath}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

@@ -116,6 +116,7 @@ export class Stack {
     for (const node of o.nodes) {
       await ensureFree(node.iscsi, `${node.name} iSCSI portal`, 'is another target running (tandem serve, tgtd)? Stop it, or use --nodes / --iscsi-port');
       await ensureFree(node.http, `${node.name} health and metrics`, 'stop what listens there, or use --http-port');
+      await ensureFree(node.sync, `${node.name} HA sync link`, 'stop what listens there, or use --sync-port');
     }
     if (!o.natsUrl && o.natsPort !== 0) {
       await ensureFree({ host: NATS_HOST, port: o.natsPort }, 'private nats-server', 'is another stack running? Stop it, use --nats-port / TANDEM_STACK_NATS_PORT (0: any free port), or set NATS_URL');

@@ -11,6 +11,8 @@ export function stackCommand(): Command {
     .option('--nodes <addr,addr>', `one node agent per loopback address (env TANDEM_STACK_NODES; default ${STACK_DEFAULTS.nodes})`)
     .option('--iscsi-port <port>', `iSCSI port of every node (env TANDEM_STACK_ISCSI_PORT; default ${STACK_DEFAULTS.iscsiPort})`)
     .option('--http-port <port>', `health and metrics port of every node (env TANDEM_STACK_HTTP_PORT; default ${STACK_DEFAULTS.httpPort})`)
+    .option('--sync-port <port>', `HA sync link port (TCP) of every node (env TANDEM_STACK_SYNC_PORT; default ${STACK_DEFAULTS.syncPort})`)
+    .option('--heartbeat-port <port>', `HA heartbeat port (UDP) of every node (env TANDEM_STACK_HEARTBEAT_PORT; default ${STACK_DEFAULTS.heartbeatPort})`)
     .option('--registration-timeout <seconds>', `how long the nodes get to register (env TANDEM_STACK_REGISTRATION_TIMEOUT; default ${STACK_DEFAULTS.registrationTimeoutSeconds})`)
     .option('--verbose', 'echo the orchestrator, gateway, agents and nats-server logs here (they always go to <data-dir>/logs)')
     .addHelpText(

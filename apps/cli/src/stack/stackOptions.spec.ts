@@ -10,8 +10,26 @@ describe('stackOptionsFrom', () => {
     const o = stackOptionsFrom({}, {}, '/work');
     expect(o).toMatchObject({ dataDir: '/work/.tandem', gateway: { host: '127.0.0.1', port: 4000 }, natsUrl: undefined, natsPort: 4250, databaseUrl: undefined, apiToken: undefined, verbose: false });
     expect(o.nodes).toEqual([
-      { name: 'node-a', iscsi: { host: '127.0.0.11', port: 3260 }, http: { host: '127.0.0.11', port: 3261 }, stateDir: '/work/.tandem/nodes/node-a', configPath: '/work/.tandem/nodes/node-a/node.json' },
-      { name: 'node-b', iscsi: { host: '127.0.0.12', port: 3260 }, http: { host: '127.0.0.12', port: 3261 }, stateDir: '/work/.tandem/nodes/node-b', configPath: '/work/.tandem/nodes/node-b/node.json' },
+      {
+        name: 'node-a',
+        iscsi: { host: '127.0.0.11', port: 3260 },
+        http: { host: '127.0.0.11', port: 3261 },
+        portalGroupTag: 1,
+        sync: { host: '127.0.0.11', port: 3262 },
+        heartbeat: { host: '127.0.0.11', port: 3263 },
+        stateDir: '/work/.tandem/nodes/node-a',
+        configPath: '/work/.tandem/nodes/node-a/node.json',
+      },
+      {
+        name: 'node-b',
+        iscsi: { host: '127.0.0.12', port: 3260 },
+        http: { host: '127.0.0.12', port: 3261 },
+        portalGroupTag: 2,
+        sync: { host: '127.0.0.12', port: 3262 },
+        heartbeat: { host: '127.0.0.12', port: 3263 },
+        stateDir: '/work/.tandem/nodes/node-b',
+        configPath: '/work/.tandem/nodes/node-b/node.json',
+      },
     ]);
   });
 
@@ -87,16 +105,36 @@ describe('writeAgentConfig', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-node-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const node = (host: string, port: number) => ({ name: 'node-a', iscsi: { host, port }, http: { host, port: port + 1 }, stateDir: dir, configPath: path.join(dir, 'node.json') });
+  const node = (host: string, port: number) => ({
+    name: 'node-a',
+    iscsi: { host, port },
+    http: { host, port: port + 1 },
+    portalGroupTag: 1,
+    sync: { host, port: port + 2 },
+    heartbeat: { host, port: port + 3 },
+    stateDir: dir,
+    configPath: path.join(dir, 'node.json'),
+  });
+  const read = () => JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8')) as Record<string, unknown>;
 
-  it('writes the portal and no targets; later keeps the targets the agent recorded and only moves the portal', () => {
+  it('writes the portal, the HA links and no targets; later keeps the targets and node id the agent recorded and only moves portal and links', () => {
     writeAgentConfig(node('127.0.0.11', 3260));
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8'))).toEqual({ portals: [{ host: '127.0.0.11', port: 3260 }], targets: [] });
-    const recorded = { portals: [{ host: '127.0.0.11', port: 3260 }], targets: [{ name: 'iqn.2026-11.io.tandem:x', luns: [] }], nopIntervalSeconds: 10 };
+    const replication = { sync: [{ host: '127.0.0.11', port: 3262 }], heartbeat: [{ host: '127.0.0.11', port: 3263 }] };
+    expect(read()).toEqual({ portals: [{ host: '127.0.0.11', port: 3260, portalGroupTag: 1 }], targets: [], replication });
+    const recorded = {
+      portals: [{ host: '127.0.0.11', port: 3260, portalGroupTag: 1 }],
+      targets: [{ name: 'iqn.2026-11.io.tandem:x', luns: [] }],
+      nopIntervalSeconds: 10,
+      replication: { ...replication, nodeId: 'the-agents-id' },
+    };
     fs.writeFileSync(path.join(dir, 'node.json'), JSON.stringify(recorded));
     writeAgentConfig(node('127.0.0.11', 3260));
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8'))).toEqual(recorded);
+    expect(read()).toEqual(recorded);
     writeAgentConfig(node('127.0.0.11', 13260));
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8'))).toEqual({ ...recorded, portals: [{ host: '127.0.0.11', port: 13260 }] });
+    expect(read()).toEqual({
+      ...recorded,
+      portals: [{ host: '127.0.0.11', port: 13260, portalGroupTag: 1 }],
+      replication: { sync: [{ host: '127.0.0.11', port: 13262 }], heartbeat: [{ host: '127.0.0.11', port: 13263 }], nodeId: 'the-agents-id' },
+    });
   });
 });

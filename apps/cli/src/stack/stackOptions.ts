@@ -19,6 +19,11 @@ export interface StackNode {
   name: string;
   iscsi: Endpoint;
   http: Endpoint;
+  /** The node's portal group tag (= its target port group for HA devices): 1, 2, 3 … so that every node's differs. */
+  portalGroupTag: number;
+  /** Sync link (TCP) and heartbeat (UDP) of HA devices, on the node's own address. */
+  sync: Endpoint;
+  heartbeat: Endpoint;
   /** `<dataDir>/nodes/<name>`: the agent's config file, node id, outbox and device images. */
   stateDir: string;
   configPath: string;
@@ -52,6 +57,8 @@ export interface StackFlags {
   nodes?: string;
   iscsiPort?: string;
   httpPort?: string;
+  syncPort?: string;
+  heartbeatPort?: string;
   verbose?: boolean;
   registrationTimeout?: string;
 }
@@ -64,6 +71,8 @@ export const STACK_DEFAULTS = {
   nodes: '127.0.0.11,127.0.0.12',
   iscsiPort: 3260,
   httpPort: 3261,
+  syncPort: 3262,
+  heartbeatPort: 3263,
   registrationTimeoutSeconds: 60,
 } as const;
 
@@ -100,6 +109,10 @@ export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd 
   const iscsiPort = parsePort(flags.iscsiPort ?? env.TANDEM_STACK_ISCSI_PORT ?? String(STACK_DEFAULTS.iscsiPort), 'iSCSI port (--iscsi-port / TANDEM_STACK_ISCSI_PORT)');
   const httpPort = parsePort(flags.httpPort ?? env.TANDEM_STACK_HTTP_PORT ?? String(STACK_DEFAULTS.httpPort), 'health port (--http-port / TANDEM_STACK_HTTP_PORT)');
   if (iscsiPort === httpPort) throw new StackConfigError(`the iSCSI port and the health port are both ${iscsiPort}; give them different ports`);
+  const syncPort = parsePort(flags.syncPort ?? env.TANDEM_STACK_SYNC_PORT ?? String(STACK_DEFAULTS.syncPort), 'sync port (--sync-port / TANDEM_STACK_SYNC_PORT)');
+  const heartbeatPort = parsePort(flags.heartbeatPort ?? env.TANDEM_STACK_HEARTBEAT_PORT ?? String(STACK_DEFAULTS.heartbeatPort), 'heartbeat port (--heartbeat-port / TANDEM_STACK_HEARTBEAT_PORT)');
+  // Sync is TCP like iSCSI and the health port; the heartbeat is UDP and may share a number with them.
+  if (new Set([iscsiPort, httpPort, syncPort]).size !== 3) throw new StackConfigError(`the iSCSI (${iscsiPort}), health (${httpPort}) and sync (${syncPort}) ports must differ`);
 
   const hosts = (flags.nodes ?? env.TANDEM_STACK_NODES ?? STACK_DEFAULTS.nodes)
     .split(',')
@@ -116,7 +129,16 @@ export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd 
   const nodes = hosts.map((host, i) => {
     const name = `node-${NODE_NAMES[i]}`;
     const stateDir = path.join(dataDir, 'nodes', name);
-    return { name, iscsi: { host, port: iscsiPort }, http: { host, port: httpPort }, stateDir, configPath: path.join(stateDir, 'node.json') };
+    return {
+      name,
+      iscsi: { host, port: iscsiPort },
+      http: { host, port: httpPort },
+      portalGroupTag: i + 1,
+      sync: { host, port: syncPort },
+      heartbeat: { host, port: heartbeatPort },
+      stateDir,
+      configPath: path.join(stateDir, 'node.json'),
+    };
   });
   const clashes = nodes.find((n) => n.iscsi.host === gateway.host && (n.iscsi.port === gateway.port || n.http.port === gateway.port));
   if (clashes) throw new StackConfigError(`the gateway (${formatEndpoint(gateway)}) and ${clashes.name} would listen on the same address and port`);

@@ -2,7 +2,7 @@
  * Mutation inputs mirror the contracts' command payloads field for field; the contracts' zod schemas do the
  * validation (ids are UUIDs, names, sizes, enums), so GraphQL types stay loose (ID, String) and errors stay one shape.
  */
-import { Field, ID, InputType, Int } from '@nestjs/graphql';
+import { Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
 import { SafeIntScalar } from '../scalars/scalars';
 
 @InputType()
@@ -100,6 +100,64 @@ export class CreateDeviceInput {
   @Field({ nullable: true, description: '`FLAT` (default) or `LSFS`.' }) storeKind?: string;
   @Field({ nullable: true, description: '`none`, `write-through` (default) or `write-back`.' }) cacheMode?: string;
   @Field(() => [ReplicaInput]) replicas!: ReplicaInput[];
+}
+
+export enum FailoverStrategy {
+  HEARTBEAT = 'heartbeat',
+  NODE_MAJORITY = 'node-majority',
+}
+registerEnumType(FailoverStrategy, {
+  name: 'FailoverStrategy',
+  description:
+    'HEARTBEAT: with every sync link down, a partner answering on the heartbeat makes the lower-priority replica block; a silent one is presumed dead. ' +
+    'NODE_MAJORITY: a replica serves only while it reaches a majority of the replicas (+ the witness).',
+});
+
+export enum InitialSync {
+  CLEAR_BOTH = 'CLEAR_BOTH',
+  SYNC_FROM = 'SYNC_FROM',
+  NONE = 'NONE',
+}
+registerEnumType(InitialSync, {
+  name: 'InitialSync',
+  description: 'CLEAR_BOTH: new empty replicas; SYNC_FROM: copy syncFromNodeId\'s data to the others before they serve; NONE: the administrator vouches the replicas already match.',
+});
+
+export enum PathPreference {
+  OPTIMIZED = 'optimized',
+  NON_OPTIMIZED = 'non-optimized',
+}
+registerEnumType(PathPreference, { name: 'PathPreference', description: "ALUA state of a replica's paths while it serves (asymmetric set-ups mark some nodes NON_OPTIMIZED)." });
+
+@InputType()
+export class HaReplicaInput {
+  @Field(() => ID) nodeId!: string;
+  @Field(() => Int, { description: 'Higher wins a split; priorities must differ.' }) priority!: number;
+  @Field(() => [AddressInput], { nullable: true, description: "Sync link endpoints; default: the node's registered ones." }) syncAddresses?: AddressInput[];
+  @Field(() => [AddressInput], { nullable: true, description: "Heartbeat endpoints; default: the node's registered ones." }) heartbeatAddresses?: AddressInput[];
+  @Field(() => PathPreference, { nullable: true, description: 'Default OPTIMIZED.' }) paths?: PathPreference;
+}
+
+@InputType()
+export class CreateHaDeviceInput {
+  @Field(() => ID, { nullable: true }) deviceId?: string;
+  @Field(() => ID) clusterId!: string;
+  @Field() name!: string;
+  @Field(() => SafeIntScalar) sizeBytes!: number;
+  @Field(() => Int, { nullable: true, description: '512 (default) or 4096.' }) sectorSize?: number;
+  @Field({ nullable: true, description: '`FLAT` (default).' }) storeKind?: string;
+  @Field({ nullable: true, description: '`none`, `write-through` (default) or `write-back`.' }) cacheMode?: string;
+  @Field(() => [HaReplicaInput], { description: '2 or 3 replicas, each on its own node.' }) replicas!: HaReplicaInput[];
+  @Field(() => FailoverStrategy, { nullable: true, description: 'Default HEARTBEAT.' }) strategy?: FailoverStrategy;
+  @Field(() => [AddressInput], { nullable: true, description: '`tandem witness` endpoints (UDP), for NODE_MAJORITY.' }) witness?: AddressInput[];
+  @Field(() => InitialSync, { nullable: true, description: 'Default CLEAR_BOTH.' }) initialSync?: InitialSync;
+  @Field(() => ID, { nullable: true, description: 'With SYNC_FROM: the node whose replica holds the data.' }) syncFromNodeId?: string;
+}
+
+@InputType()
+export class ResolveSplitBrainInput {
+  @Field(() => ID) deviceId!: string;
+  @Field(() => ID, { description: "The node whose replica's data survives; the other replicas are overwritten with a copy of it." }) survivorNodeId!: string;
 }
 
 @InputType()

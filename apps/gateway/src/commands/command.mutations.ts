@@ -14,6 +14,7 @@ import { SafeIntScalar } from '../scalars/scalars';
 import {
   CreateClusterInput,
   CreateDeviceInput,
+  CreateHaDeviceInput,
   CreateSiteInput,
   DeleteClusterInput,
   DeleteDeviceInput,
@@ -25,6 +26,7 @@ import {
   RenameClusterInput,
   RenameSiteInput,
   ResizeDeviceInput,
+  ResolveSplitBrainInput,
   toPayload,
 } from './command.inputs';
 import { CommandSender } from './commandSender';
@@ -88,6 +90,14 @@ export class CommandMutations {
   }
   @Mutation(() => CommandResult) createDevice(@Args('input') input: CreateDeviceInput, @Context() ctx: GatewayContext) {
     return this.run(ctx, 'CreateDevice', 'device', input);
+  }
+  @Mutation(() => CommandResult, { description: 'A HA device: 2 or 3 replicas on distinct nodes, mirrored synchronously, one LU identity.' })
+  createHaDevice(@Args('input') input: CreateHaDeviceInput, @Context() ctx: GatewayContext) {
+    return this.run(ctx, 'CreateHaDevice', 'device', input);
+  }
+  @Mutation(() => CommandResult, { description: 'After a split-brain: keep the survivor\'s data and resynchronize the other replicas from it.' })
+  resolveSplitBrain(@Args('input') input: ResolveSplitBrainInput, @Context() ctx: GatewayContext) {
+    return this.run(ctx, 'ResolveSplitBrain', 'device', input);
   }
   @Mutation(() => CommandResult) resizeDevice(@Args('input') input: ResizeDeviceInput, @Context() ctx: GatewayContext) {
     return this.run(ctx, 'ResizeDevice', 'device', input);

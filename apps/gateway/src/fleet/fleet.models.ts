@@ -100,6 +100,37 @@ export class Node implements AsOf {
   asOf?: FleetSnapshot;
 }
 
+@ObjectType({ description: 'A partner replica as this replica last reported it.' })
+export class PartnerStatus {
+  @Field(() => ID) nodeId!: string;
+  @Field({ description: '`synchronized`, `not-synchronized`, `resync-to` (this replica copies to it), `resync-from`, `split-brain`.' }) state!: string;
+  @Field(() => String, { nullable: true, description: 'Why it is not synchronized, or the split-brain evidence.' }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: '`fast` or `full` while a resync runs.' }) resyncKind!: string | null;
+  @Field(() => SafeIntScalar, { nullable: true }) resyncDoneBytes!: number | null;
+  @Field(() => SafeIntScalar, { nullable: true }) resyncTotalBytes!: number | null;
+}
+
+@ObjectType({ description: 'A HA replica: its wiring and its state as its node last reported it.' })
+export class ReplicaHa {
+  @Field(() => Int, { description: "The node's target port group for this device (REPORT TARGET PORT GROUPS)." }) portGroup!: number;
+  @Field({ description: '`optimized` or `non-optimized` while serving.' }) paths!: string;
+  @Field(() => [Address]) syncAddresses!: Address[];
+  @Field(() => [Address]) heartbeatAddresses!: Address[];
+  @Field(() => String, { nullable: true, description: 'ALUA state of its paths now (`optimized`, `non-optimized`, `standby`, `unavailable`); null before the first report.' })
+  accessState!: string | null;
+  @Field() blocked!: boolean;
+  @Field(() => String, { nullable: true }) blockedReason!: string | null;
+  @Field(() => [PartnerStatus]) partners!: PartnerStatus[];
+}
+
+@ObjectType({ description: 'The HA settings of a device.' })
+export class DeviceHa {
+  @Field({ description: '`heartbeat` or `node-majority`.' }) strategy!: string;
+  @Field(() => [Address]) witness!: Address[];
+  @Field({ description: '`CLEAR_BOTH`, `SYNC_FROM` or `NONE`.' }) initialSync!: string;
+  @Field(() => ID, { nullable: true }) syncFromNodeId!: string | null;
+}
+
 @ObjectType({ description: 'One copy of a device, on one node.' })
 export class Replica implements AsOf {
   @Field(() => ID) nodeId!: string;
@@ -108,6 +139,7 @@ export class Replica implements AsOf {
   @Field(() => String, { nullable: true, description: 'iSCSI target the node presents it on.' }) targetName!: string | null;
   @Field(() => Int, { nullable: true }) lun!: number | null;
   @Field(() => String, { nullable: true, description: "The node's last refusal of a command for this replica; cleared by its next report." }) lastError!: string | null;
+  @Field(() => ReplicaHa, { nullable: true, description: 'HA devices only.' }) ha!: ReplicaHa | null;
   asOf?: FleetSnapshot;
 }
 
@@ -120,6 +152,7 @@ export class Device implements AsOf {
   @Field(() => Int) sectorSize!: number;
   @Field() storeKind!: string;
   @Field() cacheMode!: string;
+  @Field(() => DeviceHa, { nullable: true, description: 'Null for a single-replica device.' }) ha!: DeviceHa | null;
   @Field(() => Int) version!: number;
   @Field(() => SafeIntScalar) createdPosition!: number;
   @Field(() => SafeIntScalar) updatedPosition!: number;
@@ -137,5 +170,29 @@ export const toNode = (row: NodeRow, asOf?: FleetSnapshot): Node => ({
   health: row.health ? (row.health.toUpperCase() as NodeHealth) : null,
   asOf,
 });
-export const toReplica = (row: ReplicaRow, asOf?: FleetSnapshot): Replica => ({ ...row, export: row.state.toUpperCase() as ReplicaExport, asOf });
-export const toDevice = (row: DeviceRow, asOf?: FleetSnapshot): Device => ({ ...row, id: row.deviceId, replicaRows: row.replicas, asOf });
+const toReplicaHa = (ha: NonNullable<ReplicaRow['ha']>): ReplicaHa => ({
+  ...ha,
+  blocked: ha.blockedReason !== null,
+  partners: Object.entries(ha.partners).map(([nodeId, p]) => ({
+    nodeId,
+    state: p.state,
+    reason: p.reason,
+    resyncKind: p.resync?.kind ?? null,
+    resyncDoneBytes: p.resync?.doneBytes ?? null,
+    resyncTotalBytes: p.resync?.totalBytes ?? null,
+  })),
+});
+export const toReplica = (row: ReplicaRow, asOf?: FleetSnapshot): Replica => ({
+  ...row,
+  export: row.state.toUpperCase() as ReplicaExport,
+  // Rows projected before HA devices existed have no `ha`.
+  ha: row.ha ? toReplicaHa(row.ha) : null,
+  asOf,
+});
+export const toDevice = (row: DeviceRow, asOf?: FleetSnapshot): Device => ({
+  ...row,
+  id: row.deviceId,
+  ha: row.ha ? { ...row.ha, syncFromNodeId: row.ha.syncFromNodeId ?? null } : null,
+  replicaRows: row.replicas,
+  asOf,
+});

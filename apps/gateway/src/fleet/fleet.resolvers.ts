@@ -149,7 +149,8 @@ export class DeviceResolver {
       : await ctx.loaders.node.loadMany(device.replicaRows.map((r) => r.nodeId));
     const serving = device.replicaRows.filter((r, i) => {
       const node = nodes[i];
-      return r.state === 'exported' && node && !(node instanceof Error) && !node.inMaintenance;
+      // A HA replica that blocks I/O (lost its partners, split-brain, waiting for resync) is not serving.
+      return r.state === 'exported' && !r.ha?.blockedReason && node && !(node instanceof Error) && !node.inMaintenance;
     }).length;
     if (serving === device.replicaRows.length) return DeviceState.ONLINE;
     if (serving > 0) return DeviceState.DEGRADED;

@@ -20,6 +20,7 @@ import {
   type AgentCommandReply,
   type AgentCommandVerb,
   type AgentDevice,
+  type AgentHa,
   type DeviceChange,
   type ErrorCode,
 } from '@tandem/contracts';
@@ -40,6 +41,15 @@ class CommandRefused extends Error {
   constructor(readonly code: ErrorCode, message: string) {
     super(message);
   }
+}
+
+/**
+ * The target of a HA device, the same on every replica's node: generated from the device's name (readable in an
+ * initiator's list) and the start of its id (two devices of one name never share a target).
+ */
+export function haTargetName(prefix: string, device: { deviceId: string; name: string }): string {
+  const slug = device.name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'device';
+  return `${prefix}:${slug}-${device.deviceId.slice(0, 8)}`;
 }
 
 /** LUNs whose device id is a UUID belong to the orchestrator; others come from the operator's own config. */
@@ -140,6 +150,10 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
       }
       case 'sync-devices':
         return this.converge((command as AgentCommand<'sync-devices'>).devices, cause);
+      case 'resolve-split-brain': {
+        const { deviceId, survivorNodeId } = command as AgentCommand<'resolve-split-brain'>;
+        return [await this.resolveSplitBrain(this.requireDevice(deviceId), survivorNodeId)];
+      }
     }
   }
 
@@ -173,7 +187,9 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
     }
     if (device.storeKind !== 'FLAT') throw new CommandRefused('BAD_USER_INPUT', `store kind ${device.storeKind} is not available on this node yet (FLAT only)`);
     const host = this.host();
-    const targetName = device.targetName ?? `${this.settings.targetIqnPrefix}:${device.deviceId}`;
+    const ha = device.ha ? this.haLunConfig(device.ha) : undefined;
+    // A HA device has the same target name on every replica's node (one target, a portal group per node).
+    const targetName = device.targetName ?? (device.ha ? haTargetName(this.settings.targetIqnPrefix, device) : `${this.settings.targetIqnPrefix}:${device.deviceId}`);
     const lunConfig = (lun: number) => ({
       lun,
       deviceId: device.deviceId,
@@ -181,6 +197,7 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
       blockSize: device.sectorSize,
       // Thin: creating a large device must not stall the node while it preallocates.
       store: { kind: 'flat', path: path.join(this.settings.imageDir, `${device.deviceId}.img`), sizeBytes: device.sizeBytes, create: true, thin: true },
+      ...(ha ? { ha } : {}),
     });
     await fsp.mkdir(this.settings.imageDir, { recursive: true });
     let lun: HostedLun;
@@ -193,6 +210,46 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
     await this.targets.persist();
     await this.outbox.record({ type: 'LunCreated', ...cause, data: { deviceId: device.deviceId, targetName, lun: lun.lun, sizeBytes: lun.store.sizeBytes, sectorSize: device.sectorSize } });
     return { deviceId: device.deviceId, outcome: 'created', targetName, lun: lun.lun, sizeBytes: lun.store.sizeBytes };
+  }
+
+  /** The LUN's `ha` section (libs/target-host) for this node's replica. */
+  private haLunConfig(ha: AgentHa) {
+    const network = this.host().network;
+    if (!network) {
+      throw new CommandRefused('CONFLICT', 'this node has no "replication" section in its config (sync and heartbeat links), so it cannot hold a HA replica');
+    }
+    if (network.nodeId !== this.identity.nodeId) {
+      throw new CommandRefused(
+        'CONFLICT',
+        `this node's replication.nodeId is ${network.nodeId}, not its node id ${this.identity.nodeId}; remove replication.nodeId from the config so that partners know it by its node id`,
+      );
+    }
+    return {
+      priority: ha.priority,
+      portGroup: ha.portGroup,
+      accessState: ha.paths,
+      strategy: ha.strategy,
+      witness: ha.witness,
+      initialGeneration: ha.initialGeneration,
+      ...(ha.initialSync === 'peer' ? {} : { initialSync: ha.initialSync }),
+      partners: ha.partners,
+    };
+  }
+
+  /**
+   * The administrator chose `survivorNodeId` after a split-brain. On the survivor: keep this data and resync the
+   * partners from it. Elsewhere: nothing to do here — the survivor's copy overwrites this replica.
+   */
+  private async resolveSplitBrain(lun: HostedLun, survivorNodeId: string): Promise<DeviceChange> {
+    const change = { deviceId: lun.deviceId, targetName: lun.target, lun: lun.lun };
+    if (!lun.ha) throw new CommandRefused('CONFLICT', `device ${lun.deviceId} is not a HA replica on this node`);
+    if (survivorNodeId !== this.identity.nodeId) return { ...change, outcome: 'unchanged' };
+    try {
+      await lun.ha.resolveSplitBrainKeepingThis();
+    } catch (err) {
+      throw new CommandRefused('CONFLICT', (err as Error).message);
+    }
+    return { ...change, outcome: 'resolved' };
   }
 
   private async resize(lun: HostedLun, sizeBytes: number, cause: object): Promise<DeviceChange> {

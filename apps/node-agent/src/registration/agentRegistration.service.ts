@@ -56,7 +56,10 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
   /** What the node tells the orchestrator about itself. */
   registration(): TandemCommandPayload<'RegisterNode'> {
     const host = this.targets.current;
-    const portals = (host?.server.listening() ?? []).filter((p) => p.port > 0).map((p) => ({ host: p.host, port: p.port }));
+    const portals = (host?.server.listening() ?? []).filter((p) => p.port > 0).map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.portalGroupTag }));
+    // Sync and heartbeat links as actually bound (port 0 resolved), for the partners of HA devices to dial.
+    const syncAddresses = (host?.network?.syncAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port }));
+    const heartbeatAddresses = (host?.network?.heartbeatAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port }));
     const name = (this.settings.nodeName ?? os.hostname()).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'node';
     return RegisterNode.schema.parse({
       nodeId: this.identity.nodeId,
@@ -64,6 +67,8 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
       version: agentVersion(),
       build: this.settings.build,
       portals,
+      syncAddresses,
+      heartbeatAddresses,
       capacityBytes: this.settings.capacityBytes ?? fileSystemBytes(this.settings.imageDir, this.settings.stateDir),
     });
   }

@@ -5,6 +5,7 @@ import { TargetHost } from '@tandem/target-host';
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
 import { OutboxService } from '../outbox/outbox.service';
 import { SerialQueue, writeFileAtomic } from '../state/atomicFile';
+import { NodeIdentityService } from '../state/nodeIdentity.service';
 
 /** Resync progress is a fact worth keeping, but not every second: one report per device per this interval. */
 const PROGRESS_REPORT_MS = 10_000;
@@ -28,6 +29,7 @@ export class TargetHostService implements OnModuleInit, OnApplicationShutdown {
     @Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings,
     @Inject('DATA_PLANE_LOGGER') private readonly log: Logger,
     private readonly outbox: OutboxService,
+    private readonly identity: NodeIdentityService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -37,6 +39,10 @@ export class TargetHostService implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       throw new Error(`cannot read node config ${this.settings.configPath}: ${(err as Error).message}`);
     }
+    // The node's sync identity is its node id, which partners and the orchestrator know it by: filled in when the
+    // config's replication section leaves it out (an explicit one is kept; managed HA devices then refuse, see DeviceCommands).
+    const replication = (raw as { replication?: Record<string, unknown> } | null)?.replication;
+    if (replication && typeof replication === 'object' && replication.nodeId === undefined) replication.nodeId = this.identity.nodeId;
     this.host = await TargetHost.start(raw, this.log);
     // HA transitions are facts for the event log: into the outbox (the data path never waits for it).
     this.host.onHaEvent = (lun, event) => {

@@ -14,18 +14,18 @@ import {
   agentStreamId,
   type AgentCommand,
   type AgentCommandReply,
-  type AgentDevice,
   type TandemEventData,
 } from '@tandem/contracts';
 import { appendToStream, readStream, subscribe, type RecordedEvent, type Subscription } from '@tandem/event-store';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import { derivedId } from '../commands/commandBus';
+import { agentDeviceFor } from './agentDevice';
 import { prefixed } from '../config';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 
 export const AGENT_DISPATCH_SUBSCRIPTION = 'orchestrator-agent-dispatch';
-const DEVICE_EVENTS = ['DeviceCreated', 'DeviceResized', 'DeviceDeleted'] as const;
-type ReplicaVerb = 'create-device' | 'resize-device' | 'delete-device';
+const DEVICE_EVENTS = ['DeviceCreated', 'DeviceResized', 'DeviceDeleted', 'SplitBrainResolutionRequested'] as const;
+type ReplicaVerb = 'create-device' | 'resize-device' | 'delete-device' | 'resolve-split-brain';
 
 export interface AgentDispatcherOptions {
   subjectPrefix: string;
@@ -119,12 +119,14 @@ export class AgentDispatcher {
         const commandId = agentCommandIdFor(event.id, nodeId);
         const base = { commandId, ...(correlationId ? { correlationId } : {}) };
         switch (event.type) {
-          case 'DeviceCreated': {
-            const device: AgentDevice = { deviceId: created.deviceId, name: created.name, sizeBytes, sectorSize: created.sectorSize, storeKind: created.storeKind, cacheMode: created.cacheMode };
-            return this.send(event, nodeId, 'create-device', { ...base, device });
-          }
+          case 'DeviceCreated':
+            return this.send(event, nodeId, 'create-device', { ...base, device: agentDeviceFor(created, sizeBytes, nodeId) });
           case 'DeviceResized':
             return this.send(event, nodeId, 'resize-device', { ...base, deviceId: created.deviceId, sizeBytes });
+          case 'SplitBrainResolutionRequested': {
+            const { survivorNodeId } = event.data as TandemEventData<'SplitBrainResolutionRequested'>;
+            return this.send(event, nodeId, 'resolve-split-brain', { ...base, deviceId: created.deviceId, survivorNodeId });
+          }
           default:
             return this.send(event, nodeId, 'delete-device', { ...base, deviceId: created.deviceId, destroyData: false });
         }

@@ -5,12 +5,12 @@
 import { randomUUID } from 'crypto';
 import { agentCommandsOfNodeSubject, agentDesiredDevicesSubject, agentReportSubject, agentStreamId, type AgentReport } from '@tandem/contracts';
 import { readStream } from '@tandem/event-store';
-import { connect, type Msg, type NatsConnection, type Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import { CommandBus } from '../commands/commandBus';
-import { prefixed } from '../config';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 import { ReadModelProjector } from '../projections/readModelProjector';
 import { readModelSnapshot } from '../projections/rebuildReadModels';
+import { agentTestBed, decode, until } from '../testing/agentTestBed';
 import { countEvents, describeWithInfrastructure } from '../testing/infrastructure';
 import { AgentDispatcher, agentCommandIdFor } from './agentDispatcher';
 import { AgentReportsConsumer } from './agentReportsConsumer';
@@ -18,43 +18,17 @@ import { DesiredDevicesResponder } from './desiredDevicesResponder';
 
 const GiB = 2 ** 30;
 const ADMIN = 'user:admin';
-const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data));
-
-async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true }, (infra) => {
+  const bed = agentTestBed(infra, 't');
+  const { at, ok, prefix } = bed;
   let db: OrchestratorDatabase;
   let nc: NatsConnection;
   let bus: CommandBus;
   let projector: ReadModelProjector;
-  const prefix = `t${infra.runTag}`;
-  const reportsStream = `TANDEM_AGENT_REPORTS_T${infra.runTag}`.toUpperCase();
-  const at = (subject: string) => prefixed(prefix, subject);
-  const ok = async (type: string, payload: unknown) => {
-    const reply = await bus.execute({ type, payload }, ADMIN);
-    if (!reply.ok) throw new Error(`${type} refused: ${reply.error.code} ${reply.error.message}`);
-    return reply;
-  };
-
-  beforeAll(async () => {
-    db = await infra.openDatabase();
-    bus = new CommandBus(db);
-    nc = await connect({ servers: infra.natsUrl, timeout: 3000 });
-    projector = new ReadModelProjector(db, { pollIntervalMs: 20 });
-    projector.start();
-    infra.beforeClose(async () => {
-      await projector.stop();
-      await (await nc.jetstreamManager()).streams.delete(reportsStream).catch(() => undefined);
-      await nc.close();
-    });
+  let reportsStream: string;
+  beforeAll(() => {
+    ({ db, nc, bus, projector, reportsStream } = bed);
   });
 
   /** A cluster with `count` registered member nodes. */
@@ -202,7 +176,7 @@ describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true },
       const snapshot = await readModelSnapshot(db);
       expect(snapshot.nodes.find((n) => n.nodeId === nodeId)?.health).toBe('ok');
       expect(snapshot.devices.find((d) => d.deviceId === device.aggregateId)?.replicas).toEqual([
-        { nodeId, priority: 1, state: 'exported', targetName: lun.targetName, lun: 0, lastError: null },
+        { nodeId, priority: 1, state: 'exported', targetName: lun.targetName, lun: 0, lastError: null, ha: null },
       ]);
 
       // A restarted consumer resumes after what it acknowledged: nothing again.

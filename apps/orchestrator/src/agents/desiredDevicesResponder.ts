@@ -3,13 +3,15 @@
  * (re)connect: the devices with a replica on that node, from the read models once they include everything committed
  * (an answer from a lagging table could make the node withdraw a device it was just told to create).
  */
-import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, desiredDevicesRequestSchema, parseSubject, type AgentDevice } from '@tandem/contracts';
+import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, desiredDevicesRequestSchema, parseSubject, type AgentDevice, type HaSpec } from '@tandem/contracts';
 import { readHeadPosition } from '@tandem/event-store';
 import type { Msg, NatsConnection } from 'nats';
 import { RequestServer } from '../nats/requestServer';
 import { prefixed } from '../config';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 import type { ReadModelProjector } from '../projections/readModelProjector';
+import type { ReplicaRow } from '../database/entities/readModel.entities';
+import { agentDeviceFor } from './agentDevice';
 
 export class DesiredDevicesResponder {
   private readonly server: RequestServer;
@@ -50,18 +52,30 @@ export class DesiredDevicesResponder {
   /** The devices placed on `nodeId`, as the node should serve them. */
   async desiredDevices(nodeId: string): Promise<AgentDevice[]> {
     if (this.projector.isRunning) await this.projector.waitFor(await readHeadPosition(this.db.store));
-    const rows: { device_id: string; name: string; size_bytes: string; sector_size: number; store_kind: string; cache_mode: string }[] = await this.db.dataSource.query(
-      `SELECT device_id, name, size_bytes, sector_size, store_kind, cache_mode FROM ${this.db.table('devices')}
+    const rows: {
+      device_id: string;
+      name: string;
+      size_bytes: string;
+      sector_size: number;
+      store_kind: string;
+      cache_mode: string;
+      replicas: ReplicaRow[] | string;
+      ha: HaSpec | string | null;
+    }[] = await this.db.dataSource.query(
+      `SELECT device_id, name, size_bytes, sector_size, store_kind, cache_mode, replicas, ha FROM ${this.db.table('devices')}
         WHERE replicas @> $1::jsonb ORDER BY device_id`,
       [JSON.stringify([{ nodeId }])],
     );
-    return rows.map((r) => ({
-      deviceId: r.device_id,
-      name: r.name,
-      sizeBytes: Number(r.size_bytes),
-      sectorSize: r.sector_size as 512 | 4096,
-      storeKind: r.store_kind as AgentDevice['storeKind'],
-      cacheMode: r.cache_mode as AgentDevice['cacheMode'],
-    }));
+    // pg parses jsonb; PGlite over the wire may hand back text.
+    const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+    return rows.map((r) => {
+      const replicas = json(r.replicas).map((x) => ({ nodeId: x.nodeId, priority: x.priority, ...(x.ha ?? {}) })) as Parameters<typeof agentDeviceFor>[0]['replicas'];
+      const ha = r.ha === null ? null : json(r.ha);
+      return agentDeviceFor(
+        { deviceId: r.device_id, name: r.name, sectorSize: r.sector_size, storeKind: r.store_kind, cacheMode: r.cache_mode, ha, replicas },
+        Number(r.size_bytes),
+        nodeId,
+      );
+    });
   }
 }

@@ -3,6 +3,7 @@ import { tandemContracts } from '@tandem/contracts';
 import { addNodeToClusterHandler } from './add-node-to-cluster/add-node-to-cluster.handler';
 import { createClusterHandler } from './create-cluster/create-cluster.handler';
 import { createDeviceHandler } from './create-device/create-device.handler';
+import { createHaDeviceHandler } from './create-ha-device/create-ha-device.handler';
 import { createSiteHandler } from './create-site/create-site.handler';
 import { deleteClusterHandler } from './delete-cluster/delete-cluster.handler';
 import { deleteDeviceHandler } from './delete-device/delete-device.handler';
@@ -14,6 +15,7 @@ import { removeNodeFromClusterHandler } from './remove-node-from-cluster/remove-
 import { renameClusterHandler } from './rename-cluster/rename-cluster.handler';
 import { renameSiteHandler } from './rename-site/rename-site.handler';
 import { resizeDeviceHandler } from './resize-device/resize-device.handler';
+import { resolveSplitBrainHandler } from './resolve-split-brain/resolve-split-brain.handler';
 
 export const commandHandlers = [
   createSiteHandler,
@@ -28,8 +30,10 @@ export const commandHandlers = [
   enterNodeMaintenanceHandler,
   exitNodeMaintenanceHandler,
   createDeviceHandler,
+  createHaDeviceHandler,
   resizeDeviceHandler,
   deleteDeviceHandler,
+  resolveSplitBrainHandler,
 ] as const;
 
 const missing = tandemContracts.commandTypes().filter((type) => !commandHandlers.some((h) => h.type === type));

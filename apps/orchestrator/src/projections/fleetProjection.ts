@@ -4,7 +4,7 @@
  */
 import type { TandemEvent } from '@tandem/contracts';
 import type { RecordedEvent } from '@tandem/event-store';
-import type { ClusterRow, DeviceRow, NodeRow, ReplicaRow, SiteRow } from '../database/entities/readModel.entities';
+import type { ClusterRow, DeviceRow, NodeRow, PartnerView, ReplicaHaRow, ReplicaRow, SiteRow } from '../database/entities/readModel.entities';
 
 export interface FleetModel {
   getSite(siteId: string): Promise<SiteRow | undefined>;
@@ -74,8 +74,21 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       return updateNode(model, event.data.nodeId, { inMaintenance: false, maintenanceReason: null, ...at });
     case 'DeviceCreated': {
       const { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode } = event.data;
-      const replicas = event.data.replicas.map(({ nodeId, priority }): ReplicaRow => ({ nodeId, priority, state: 'pending', targetName: null, lun: null, lastError: null }));
-      await model.putDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas, ...created });
+      const ha = event.data.ha ?? null;
+      const replicas = event.data.replicas.map(
+        ({ nodeId, priority, portGroup, paths, syncAddresses, heartbeatAddresses }): ReplicaRow => ({
+          nodeId,
+          priority,
+          state: 'pending',
+          targetName: null,
+          lun: null,
+          lastError: null,
+          ha: ha
+            ? { portGroup: portGroup ?? 1, paths: paths ?? 'optimized', syncAddresses: syncAddresses ?? [], heartbeatAddresses: heartbeatAddresses ?? [], accessState: null, blockedReason: null, partners: {} }
+            : null,
+        }),
+      );
+      await model.putDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas, ha, ...created });
       return allocate(model, replicas, sizeBytes);
     }
     case 'DeviceResized': {
@@ -101,6 +114,29 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       return updateReplica(model, event.data, recorded.globalPosition, { state: 'withdrawn', targetName: null, lun: null, lastError: null });
     case 'ReplicaCommandFailed':
       return updateReplica(model, event.data, recorded.globalPosition, { lastError: `${event.data.verb}: ${event.data.code}: ${event.data.message}` });
+    // HA transitions a node reported for its replica.
+    case 'PathStateChanged':
+      return updateReplicaHa(model, event.data, recorded.globalPosition, () => ({ accessState: event.data.state }));
+    case 'DeviceBlocked':
+      return updateReplicaHa(model, event.data, recorded.globalPosition, () => ({ blockedReason: event.data.reason }));
+    case 'DeviceUnblocked':
+      return updateReplicaHa(model, event.data, recorded.globalPosition, () => ({ blockedReason: null }));
+    case 'ReplicaSynchronized':
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'synchronized', reason: null, resync: null }));
+    case 'ReplicaNotSynchronized':
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'not-synchronized', reason: event.data.reason, resync: null }));
+    case 'ResyncStarted': {
+      const { direction, kind, bytes } = event.data;
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: direction === 'to-partner' ? 'resync-to' : 'resync-from', reason: null, resync: { kind, doneBytes: 0, totalBytes: bytes } }));
+    }
+    case 'ResyncProgress':
+      return updatePartner(model, event.data, recorded.globalPosition, (p) => ({ resync: { kind: p.resync?.kind ?? 'fast', doneBytes: event.data.doneBytes, totalBytes: event.data.totalBytes } }));
+    case 'ResyncCompleted':
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'synchronized', reason: null, resync: null }));
+    case 'SplitBrainDetected':
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'split-brain', reason: event.data.evidence, resync: null }));
+    case 'SplitBrainResolved':
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'not-synchronized', reason: `split-brain resolved: ${event.data.survivorNodeId} survives`, resync: null }));
     case 'NodeHealthChanged':
       return updateNode(model, event.data.nodeId, { health: event.data.health, updatedPosition: recorded.globalPosition });
     default:
@@ -113,6 +149,21 @@ async function updateReplica(model: FleetModel, at: { deviceId: string; nodeId: 
   if (!device || !device.replicas.some((r) => r.nodeId === at.nodeId)) return;
   const replicas = device.replicas.map((r) => (r.nodeId === at.nodeId ? { ...r, ...change } : r));
   await model.putDevice({ ...device, replicas, updatedPosition: position });
+}
+
+async function updateReplicaHa(model: FleetModel, at: { deviceId: string; nodeId: string }, position: number, change: (ha: ReplicaHaRow) => Partial<ReplicaHaRow>): Promise<void> {
+  const device = await model.getDevice(at.deviceId);
+  const replica = device?.replicas.find((r) => r.nodeId === at.nodeId);
+  if (!device || !replica?.ha) return;
+  const ha = { ...replica.ha, ...change(replica.ha) };
+  await model.putDevice({ ...device, replicas: device.replicas.map((r) => (r === replica ? { ...r, ha } : r)), updatedPosition: position });
+}
+
+async function updatePartner(model: FleetModel, at: { deviceId: string; nodeId: string; partnerNodeId: string }, position: number, change: (p: PartnerView) => Partial<PartnerView>): Promise<void> {
+  return updateReplicaHa(model, at, position, (ha) => {
+    const was: PartnerView = ha.partners[at.partnerNodeId] ?? { state: 'not-synchronized', reason: null, resync: null };
+    return { partners: { ...ha.partners, [at.partnerNodeId]: { ...was, ...change(was) } } };
+  });
 }
 
 async function updateNode(model: FleetModel, nodeId: string, change: Partial<NodeRow>): Promise<void> {

@@ -1,27 +1,34 @@
 import { randomUUID } from 'crypto';
 import { badInput, conflict, notFound } from '../commandRefused';
-import { defineHandler, streamIdOf } from '../commandHandler';
+import { defineHandler, streamIdOf, type Decision, type GuardTransaction } from '../commandHandler';
 import { ensureReplicaFits } from '../placementRules';
+import type { TandemEventData } from '@tandem/contracts';
 
 /**
- * A device in a cluster, placed on nodes of that cluster that are not in maintenance and have room. For now one
- * FLAT replica; the contract already carries 2–3 replicas with priorities for the HA issue.
+ * A device in a cluster, placed on one node of that cluster that is not in maintenance and has room. HA devices
+ * (2–3 replicas) are created with CreateHaDevice.
  */
 export const createDeviceHandler = defineHandler('CreateDevice', async (cmd, { guards }) => {
-  if (cmd.replicas.length !== 1) throw badInput('replicas', 'HA devices (2 or 3 replicas) are not supported yet; give exactly one replica');
+  if (cmd.replicas.length !== 1) throw badInput('replicas', 'a plain device has exactly one replica; create HA devices (2 or 3 replicas) with createHaDevice');
   if (cmd.storeKind !== 'FLAT') throw badInput('storeKind', `${cmd.storeKind} stores are not supported yet; use FLAT`);
   if (!(await guards.cluster(cmd.clusterId))) throw notFound('cluster', cmd.clusterId);
   const deviceId = cmd.deviceId ?? randomUUID();
   if (await guards.device(deviceId)) throw conflict(`device ${deviceId} already exists`);
   for (const replica of cmd.replicas) await ensureReplicaFits(guards, replica.nodeId, cmd.clusterId, cmd.sizeBytes, { newPlacement: true });
   const { name, clusterId, sizeBytes, sectorSize, storeKind, cacheMode, replicas } = cmd;
+  return placeDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas });
+});
+
+/** Appends DeviceCreated and, in its transaction, records the device and its replicas in the guards (nodes re-checked under lock). */
+export function placeDevice(data: TandemEventData<'DeviceCreated'>): Decision {
+  const { deviceId, clusterId, name, sizeBytes, sectorSize, replicas } = data;
   return {
     kind: 'append',
     aggregateId: deviceId,
     streamId: streamIdOf('device', deviceId),
     expectedVersion: 'no-stream',
-    events: [{ type: 'DeviceCreated', data: { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas } }],
-    enforce: async (tx) => {
+    events: [{ type: 'DeviceCreated', data }],
+    enforce: async (tx: GuardTransaction) => {
       await tx.query(`INSERT INTO ${tx.table('guard_devices')} (device_id, cluster_id, name, size_bytes, sector_size, version) VALUES ($1, $2, $3, $4, $5, $6)`, [
         deviceId,
         clusterId,
@@ -37,4 +44,4 @@ export const createDeviceHandler = defineHandler('CreateDevice', async (cmd, { g
       }
     },
   };
-});
+}

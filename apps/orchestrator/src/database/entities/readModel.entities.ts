@@ -8,6 +8,7 @@ import { bigintColumn } from '../sql';
 export interface Portal {
   host: string;
   port: number;
+  portalGroupTag?: number;
 }
 
 export interface SiteRow {
@@ -67,6 +68,38 @@ export interface ReplicaRow {
   lun: number | null;
   /** The node's last refusal of a command for this replica, cleared by its next report. */
   lastError: string | null;
+  /** HA devices: how the replica is wired (fixed at creation) and its HA state as its node last reported it. */
+  ha: ReplicaHaRow | null;
+}
+
+/** A partner as one replica sees it: `synchronized`, `not-synchronized`, `resync-to` / `resync-from` it, `split-brain`. */
+export interface PartnerView {
+  state: 'synchronized' | 'not-synchronized' | 'resync-to' | 'resync-from' | 'split-brain';
+  /** Why it is not synchronized / the split-brain evidence. */
+  reason: string | null;
+  resync: { kind: string; doneBytes: number; totalBytes: number } | null;
+}
+
+export interface ReplicaHaRow {
+  portGroup: number;
+  paths: string;
+  syncAddresses: Portal[];
+  heartbeatAddresses: Portal[];
+  /** ALUA state of the replica's paths (PathStateChanged); null before the first report. */
+  accessState: string | null;
+  /** Set while the replica refuses I/O (DeviceBlocked), with the reason. */
+  blockedReason: string | null;
+  /** By partner node id. */
+  partners: Record<string, PartnerView>;
+}
+
+/** The HA part of a device (DeviceCreated.ha). */
+export interface DeviceHaRow {
+  strategy: string;
+  witness: Portal[];
+  initialSync: string;
+  syncFromNodeId?: string;
+  initialGeneration: string;
 }
 
 export interface DeviceRow {
@@ -78,6 +111,8 @@ export interface DeviceRow {
   storeKind: string;
   cacheMode: string;
   replicas: ReplicaRow[];
+  /** Null for single-replica devices. */
+  ha: DeviceHaRow | null;
   version: number;
   createdPosition: number;
   updatedPosition: number;
@@ -139,6 +174,7 @@ export class DeviceEntity implements DeviceRow {
   @Column('text', { name: 'store_kind' }) storeKind!: string;
   @Column('text', { name: 'cache_mode' }) cacheMode!: string;
   @Column('jsonb') replicas!: ReplicaRow[];
+  @Column('jsonb', { nullable: true }) ha!: DeviceHaRow | null;
   @Column('integer') version!: number;
   @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
   @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
