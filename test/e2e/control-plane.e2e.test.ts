@@ -56,7 +56,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
     const device = async (id: string) => (await gql<{ device: DeviceView | null }>('query($id: ID!) { device(id: $id) { state sizeBytes replicas { export iscsiUrl targetName node { name } } } }', { id })).data?.device;
 
     beforeAll(async () => {
-      const ports = { gateway: await freePort(), iscsi: await freePort(), http: await freePort(), nats: await freePort() };
+      const ports = { gateway: await freePort(), iscsi: await freePort(), http: await freePort(), nats: await freePort(), sync: await freePort(), heartbeat: await freePort() };
       // Addresses of their own on loopback, so a developer's running stack (127.0.0.11/12) is never in the way.
       const octet = 100 + (process.pid % 100);
       env = {
@@ -67,6 +67,8 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
         TANDEM_STACK_ISCSI_PORT: String(ports.iscsi),
         TANDEM_STACK_HTTP_PORT: String(ports.http),
         TANDEM_STACK_NATS_PORT: String(ports.nats),
+        TANDEM_STACK_SYNC_PORT: String(ports.sync),
+        TANDEM_STACK_HEARTBEAT_PORT: String(ports.heartbeat),
         TANDEM_API_TOKEN: randomBytes(24).toString('hex'),
         TANDEM_LOG_LEVEL: 'warn',
       };
@@ -173,6 +175,90 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       expect(forDevice(seen)).toEqual(expected);
       await until(() => forDevice(tailedTypes()).length >= expected.length, 'the tail to print the device events');
       expect(forDevice(tailedTypes())).toEqual(expected);
+    }, 240_000);
+
+    it('createHaDevice → both nodes export one LU, mirrored (SYNC_FROM copies A to B first); HA state and events reach GraphQL', async () => {
+      const [nodeA, nodeB] = state.nodes;
+      type HaView = {
+        state: string;
+        ha: { strategy: string; initialSync: string; syncFromNodeId: string };
+        replicas: {
+          export: string;
+          iscsiUrl: string | null;
+          targetName: string | null;
+          node: { name: string };
+          ha: { portGroup: number; paths: string; accessState: string | null; blocked: boolean; partners: { nodeId: string; state: string }[] };
+        }[];
+      };
+      const haDevice = async (id: string) =>
+        (
+          await gql<{ device: HaView | null }>(
+            `query($id: ID!) { device(id: $id) { state ha { strategy initialSync syncFromNodeId }
+               replicas { export iscsiUrl targetName node { name } ha { portGroup paths accessState blocked partners { nodeId state } } } } }`,
+            { id },
+          )
+        ).data?.device;
+      const created = await gql<{ createHaDevice: { aggregateId: string } }>('mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId } }', {
+        input: {
+          clusterId: state.clusterId,
+          name: 'e2e-ha',
+          sizeBytes: 64 * MiB,
+          replicas: [
+            { nodeId: nodeA.nodeId, priority: 200 },
+            { nodeId: nodeB.nodeId, priority: 100, paths: 'NON_OPTIMIZED' },
+          ],
+          strategy: 'HEARTBEAT',
+          initialSync: 'SYNC_FROM',
+          syncFromNodeId: nodeA.nodeId,
+        },
+      });
+      expect(created.errors).toBeUndefined();
+      const deviceId = created.data!.createHaDevice.aggregateId;
+      // Both replicas exported, serving, each seeing its partner synchronized (after B received A's full copy).
+      const ready = await until(
+        async () => {
+          const d = await haDevice(deviceId);
+          const synced = d?.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.some((p) => p.state === 'synchronized'));
+          return d?.state === 'ONLINE' && synced ? d : undefined;
+        },
+        'both replicas exported and synchronized',
+        90_000,
+      );
+      expect(ready.ha).toEqual({ strategy: 'heartbeat', initialSync: 'SYNC_FROM', syncFromNodeId: nodeA.nodeId });
+      const [onA, onB] = ready.replicas;
+      // One target name on both nodes; each node's own port group; B's paths non-optimized as asked.
+      expect(onA.targetName).toMatch(/^iqn\.2026-11\.io\.tandem:e2e-ha-[0-9a-f]{8}$/);
+      expect(onB.targetName).toBe(onA.targetName);
+      expect([onA.node.name, onA.ha.portGroup, onA.ha.paths, onA.ha.accessState]).toEqual([nodeA.name, 1, 'optimized', 'optimized']);
+      await until(async () => (await haDevice(deviceId))?.replicas[1].ha.accessState === 'non-optimized', 'B reported non-optimized paths');
+      expect([onB.node.name, onB.ha.portGroup, onB.ha.paths]).toEqual([nodeB.name, 2, 'non-optimized']);
+
+      // Mirrored: written through one node, read back through the other.
+      const viaA = await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0xa5 1M 2M', onA.iscsiUrl!], { timeoutMs: 60_000 });
+      expect(viaA.stdout).toMatch(/wrote 2097152\/2097152 bytes/);
+      const viaB = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0xa5 1M 2M', '-c', 'write -P 0x5a 8M 1M', onB.iscsiUrl!], { timeoutMs: 60_000 });
+      expect(viaB.stdout).toMatch(/read 2097152\/2097152 bytes/);
+      expect(viaB.stdout).not.toMatch(/Pattern verification failed/);
+      const backViaA = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x5a 8M 1M', onA.iscsiUrl!], { timeoutMs: 60_000 });
+      expect(backViaA.stdout).toMatch(/read 1048576\/1048576 bytes/);
+      expect(backViaA.stdout).not.toMatch(/Pattern verification failed/);
+
+      // The nodes' HA transitions are in the log: B took a full copy from A, both report synchronized partners.
+      const logged = await gql<{ events: { edges: { node: { type: string; data: Record<string, unknown> } }[] } }>(
+        'query { events(first: 500) { edges { node { type data } } } }',
+      );
+      const haEvents = logged.data!.events.edges.map((e) => e.node).filter((e) => e.data.deviceId === deviceId);
+      // Every region copied: the whole 64 MiB went from A to B.
+      expect(haEvents.filter((e) => e.type === 'ResyncCompleted').map((e) => [e.data.nodeId, e.data.bytes])).toContainEqual([nodeA.nodeId, 64 * MiB]);
+      expect(haEvents.some((e) => e.type === 'PathStateChanged' && e.data.nodeId === nodeB.nodeId && e.data.state === 'non-optimized')).toBe(true);
+
+      // Not in split-brain: the survivor node refuses, and says so on its replica.
+      const resolve = await gql('mutation($input: ResolveSplitBrainInput!) { resolveSplitBrain(input: $input) { aggregateId } }', { input: { deviceId, survivorNodeId: nodeA.nodeId } });
+      expect(resolve.errors).toBeUndefined();
+      await until(async () => {
+        const d = await gql<{ device: { replicas: { lastError: string | null }[] } }>('query($id: ID!) { device(id: $id) { replicas { lastError } } }', { id: deviceId });
+        return d.data?.device.replicas[0].lastError?.includes('not in split-brain');
+      }, 'the refusal on the survivor replica');
     }, 240_000);
   });
 }
