@@ -67,17 +67,53 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
     for (let n = 0; n < 40; n++) {
       const version = n % 2 === 0 ? '1.0.0' : '1.1.0';
       const nodeId = randomUUID();
-      await exec('RegisterNode', { nodeId, name: `node-${n}`, version, build: 'b1', portals: [{ host: `127.0.0.${10 + n}` }], capacityBytes: 64 * GiB });
+      // Portal group tags 1–3: HA devices on two nodes of one tag are refused (part of the script too).
+      await exec('RegisterNode', {
+        nodeId,
+        name: `node-${n}`,
+        version,
+        build: 'b1',
+        portals: [{ host: `127.0.0.${10 + n}`, portalGroupTag: 1 + (n % 3) }],
+        syncAddresses: [{ host: `127.0.1.${10 + n}`, port: 3262 }],
+        heartbeatAddresses: [{ host: `127.0.2.${10 + n}`, port: 3263 }],
+        capacityBytes: 64 * GiB,
+      });
       // About half the joins pick a cluster of another version and are refused (refusals are part of the script).
       const clusterId = pick(clusters).id;
       const joined = await exec('AddNodeToCluster', { nodeId, clusterId });
       nodes.push({ nodeId, clusterId: joined.ok ? clusterId : undefined });
     }
     let step = 0;
+    let haCreated = 0;
     while (accepted + refused < 1100) {
       step++;
       const roll = random();
-      if (roll < 0.45) {
+      if (roll < 0.12) {
+        // A HA device on two nodes, and what their nodes report about it.
+        const a = pick(nodes);
+        const peers = nodes.filter((x) => x !== a && x.clusterId !== undefined && x.clusterId === a.clusterId);
+        const b = peers.length > 0 ? pick(peers) : pick(nodes);
+        const sizeBytes = (1 + Math.floor(random() * 4)) * GiB;
+        const r = await exec('CreateHaDevice', {
+          clusterId: a.clusterId ?? pick(clusters).id,
+          name: `ha-${step}`,
+          sizeBytes,
+          replicas: [{ nodeId: a.nodeId, priority: 2 }, { nodeId: b.nodeId, priority: 1 }],
+          initialSync: random() < 0.5 ? 'CLEAR_BOTH' : 'NONE',
+        });
+        if (r.ok) {
+          haCreated++;
+          devices.push({ id: r.aggregateId, size: 0, nodeId: a.nodeId });
+          const ha = (event: Record<string, unknown>) => report(a.nodeId, 'HaStateChanged', { deviceId: r.aggregateId, event });
+          await ha({ type: 'PathStateChanged', portGroup: 1, state: 'optimized' });
+          if (random() < 0.7) await ha({ type: 'ReplicaSynchronized', partnerNodeId: b.nodeId });
+          else {
+            await ha({ type: 'ResyncStarted', partnerNodeId: b.nodeId, direction: 'to-partner', kind: 'fast', bytes: 4 * 1048576 });
+            await ha({ type: 'ResyncProgress', partnerNodeId: b.nodeId, doneBytes: 1048576, totalBytes: 4 * 1048576 });
+            if (random() < 0.5) await ha({ type: 'DeviceBlocked', reason: 'scripted' });
+          }
+        }
+      } else if (roll < 0.45) {
         const n = pick(nodes);
         const sizeBytes = (1 + Math.floor(random() * 8)) * GiB;
         const r = await exec('CreateDevice', { clusterId: n.clusterId ?? pick(clusters).id, name: `dev-${step}`, sizeBytes, replicas: [{ nodeId: n.nodeId, priority: 1 }] });
@@ -109,6 +145,7 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
     }
     expect(accepted + refused).toBeGreaterThanOrEqual(1000);
     expect(accepted).toBeGreaterThan(500);
+    expect(haCreated).toBeGreaterThan(3);
   });
 
   it('projects live, and a drop-and-rebuild gives identical tables', async () => {
