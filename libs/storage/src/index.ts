@@ -3,3 +3,4 @@ export * from './size';
 export * from './flat/flatStore';
 export * from './bufferPool';
 export { nativeFsError } from './flat/nativeFs';
+export * from './lsfs/lsfsStore';
