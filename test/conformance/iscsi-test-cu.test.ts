@@ -74,12 +74,13 @@ export const KNOWN_LIBISCSI_DEFECTS: Record<string, Record<string, string>> = {
   'ha-both': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
   'ha-node-a': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
   'ha-node-b': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
+  'lsfs-512e': { 'GetLBAStatus.UnmapSingle': UNMAP_SINGLE_DEFECT },
 };
 
 export interface ConformanceConfig {
   name: string;
   title: string;
-  lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096 };
+  lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096; store?: 'flat' | 'lsfs' };
   /** Two portals to one LU: iscsi-test-cu runs its multipath tests over both. */
   multipath?: boolean;
   /** A HA device on two node processes: through both nodes (multipath across nodes), or one node alone. */
@@ -91,6 +92,8 @@ export const CONFIGS: ConformanceConfig[] = [
   { name: 'thin-512n', title: 'FLAT, thin (sparse, UNMAP), 512-byte logical and physical blocks (`physical=512`)', lun: { size: GiB, thin: true, physical: 512 } },
   { name: 'thin-512e', title: 'FLAT, thin, 512-byte logical / 4096-byte physical blocks (the default for 512-byte LUNs)', lun: { size: GiB, thin: true } },
   { name: 'thin-4096', title: 'FLAT, thin, 4096-byte blocks', lun: { size: GiB, sector: 4096, thin: true } },
+  { name: 'lsfs-512e', title: 'LSFS (log-structured, thin), 512-byte logical / 4096-byte physical blocks', lun: { size: GiB, store: 'lsfs' } },
+  { name: 'lsfs-4096', title: 'LSFS, 4096-byte blocks', lun: { size: GiB, sector: 4096, store: 'lsfs' } },
   { name: 'multipath', title: 'FLAT, thin, 512-byte blocks, one LU through two portals (two I_T nexuses)', lun: { size: GiB, thin: true }, multipath: true },
   { name: 'ha-both', title: 'HA device mirrored on two nodes, one path through each node (`-d A B`)', lun: { size: GiB, thin: true }, multipath: true, ha: 'both' },
   { name: 'ha-node-a', title: 'HA device, every test through node-a (priority node) while node-b mirrors', lun: { size: GiB, thin: true }, ha: 'node-a' },

@@ -26,6 +26,8 @@ export interface LunSpec {
   /** Let the target create the file (Tandem's `,create`); the helper then does not pre-create it. */
   create?: boolean;
   thin?: boolean;
+  /** Store kind (Tandem only): `flat` (default) or `lsfs` (then `file` is the store's directory). */
+  store?: 'flat' | 'lsfs';
 }
 
 export interface ChapSpec {
@@ -165,11 +167,11 @@ export function tandemArgs(port: number, targets: TargetSpec[]): string[] {
   for (const t of targets) {
     args.push('--target', t.iqn);
     for (const l of t.luns) {
-      let spec = `${l.lun}=flat:${l.file},size=${formatSize(l.size)}`;
+      let spec = `${l.lun}=${l.store ?? 'flat'}:${l.file},size=${formatSize(l.size)}`;
       if (l.sector && l.sector !== 512) spec += `,sector=${l.sector}`;
       if (l.physical) spec += `,physical=${l.physical}`;
       if (l.create) spec += ',create';
-      if (l.thin) spec += ',thin';
+      if (l.thin && l.store !== 'lsfs') spec += ',thin';
       args.push('--lun', spec);
     }
     if (t.chap) {

@@ -20,6 +20,19 @@ const flatStoreSchema = z.object({
   thin: z.boolean().optional(),
 }).strict();
 
+/** LSFS: a log-structured thin store in a directory of its own (libs/storage/src/lsfs). */
+const lsfsStoreSchema = z.object({
+  kind: z.literal('lsfs'),
+  /** The store's directory (created, empty, with `create`). */
+  path: z.string().min(1),
+  sizeBytes: z.number().int().positive().optional(),
+  create: z.boolean().default(false),
+  /** Segment file size, default 64 MiB. */
+  segmentBytes: z.number().int().min(64 * 1024).max(4 * 1024 * 1024 * 1024).optional(),
+  /** RAM for index pages, default 16 MiB. */
+  indexCacheBytes: z.number().int().min(64 * 1024).optional(),
+}).strict();
+
 /** States an operator may configure; transitioning is only ever set at runtime (HA). */
 export const ALUA_CONFIG_STATES = ['optimized', 'non-optimized', 'standby', 'unavailable'] as const;
 
@@ -84,7 +97,7 @@ export const lunSchema = z.object({
   physicalBlockSize: z.union([z.literal(512), z.literal(4096)]).optional(),
   readOnly: z.boolean().default(false),
   alua: aluaSchema.optional(),
-  store: flatStoreSchema,
+  store: z.discriminatedUnion('kind', [flatStoreSchema, lsfsStoreSchema]),
   ha: haSchema.optional(),
 }).strict();
 

@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
 import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget, applyReservationOperation, persistReservations } from '@tandem/scsi';
 import { HaDevice, SyncNetwork, seedInitialSync, type HaEvent } from '@tandem/replication';
-import { BlockStore, FlatStore } from '@tandem/storage';
+import { BlockStore, FlatStore, LsfsStore } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
 import { LuStats } from './luStats';
 
@@ -301,13 +301,23 @@ function checkLuns(t: TargetConfig, portalGroups: Set<number>, replication?: Hos
 }
 
 async function openLun(targetName: string, l: LunConfig, context: HaContext): Promise<HostedLun> {
-  const local = await FlatStore.open({
-    path: l.store.path,
-    sizeBytes: l.store.sizeBytes,
-    blockSize: l.blockSize,
-    create: l.store.create,
-    thin: l.store.thin,
-  });
+  const local: BlockStore =
+    l.store.kind === 'lsfs'
+      ? await LsfsStore.open({
+          path: l.store.path,
+          sizeBytes: l.store.sizeBytes,
+          blockSize: l.blockSize,
+          create: l.store.create,
+          segmentBytes: l.store.segmentBytes,
+          indexCacheBytes: l.store.indexCacheBytes,
+        })
+      : await FlatStore.open({
+          path: l.store.path,
+          sizeBytes: l.store.sizeBytes,
+          blockSize: l.blockSize,
+          create: l.store.create,
+          thin: l.store.thin,
+        });
   let ha: HaDevice | undefined;
   try {
     const deviceId = l.deviceId ?? derivedDeviceId(targetName, l.lun);

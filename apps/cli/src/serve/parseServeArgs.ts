@@ -27,10 +27,10 @@ export function parseListen(value: string): { host: string; port: number; portal
 
 export function parseLunSpec(value: string): HostConfigInput['targets'][number]['luns'][number] {
   const m = /^(\d+)=([a-z]+):(.+)$/.exec(value);
-  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin][,alua=1:optimized/2:standby]`);
+  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin][,alua=1:optimized/2:standby] or N=lsfs:/path/dir[,size=…][,create]`);
   const lun = Number(m[1]);
   const kind = m[2];
-  if (kind !== 'flat') throw new ServeArgsError(`--lun ${value}: store kind "${kind}" is not available (flat)`);
+  if (kind !== 'flat' && kind !== 'lsfs') throw new ServeArgsError(`--lun ${value}: store kind "${kind}" is not available (flat, lsfs)`);
   const [path, ...opts] = m[3].split(',');
   if (!path) throw new ServeArgsError(`--lun ${value}: the image path is empty`);
   let sizeBytes: number | undefined;
@@ -65,10 +65,9 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
         create = true;
         break;
       case 'thin':
-        thin = true;
-        break;
       case 'thick':
-        thin = false;
+        if (kind === 'lsfs') throw new ServeArgsError(`--lun ${value}: LSFS stores are always thin`);
+        thin = k === 'thin';
         break;
       case 'ro':
       case 'readonly':
@@ -89,7 +88,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
     throw new ServeArgsError(`--lun ${value}: physical block size ${physicalBlockSize} is smaller than the ${blockSize}-byte sector`);
   }
-  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), store: { kind: 'flat', path, sizeBytes, create, thin } };
+  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), store: kind === 'lsfs' ? { kind: 'lsfs', path, sizeBytes, create } : { kind: 'flat', path, sizeBytes, create, thin } };
 }
 
 /** `alua=TPG:STATE[/TPG:STATE…]`, e.g. `alua=1:optimized/2:non-optimized`; groups not named stay optimized. */

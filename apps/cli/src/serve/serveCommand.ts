@@ -22,7 +22,7 @@ export function serveCommand(): Command {
     .option('--listen <host:port[,tpg=N]>', 'portal to listen on (repeatable; default 0.0.0.0:3260)', collect('listen'))
     .option('--target <iqn>', 'target name; the --lun and --chap options after it belong to it (repeatable)', collect('target'))
     .option(
-      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…]>',
+      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…] | N=lsfs:DIR[,size=…][,create]…>',
       'a LUN of the preceding target (repeatable); alua= sets its access state per portal group (optimized, non-optimized, standby, unavailable)',
       collect('lun'),
     )
@@ -37,7 +37,9 @@ Example:
     --lun 0=flat:/var/lib/tandem/disk0.img,size=1GiB,create --chap alice:averylongsecret
   One LU through two portal groups (two ALUA target port groups; multipath on one node):
   tandem serve --listen 127.0.0.1:3260,tpg=1 --listen 127.0.0.1:3261,tpg=2 --target iqn.2026-11.io.tandem:mp \
-    --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized`)
+    --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized
+  tandem serve --listen 0.0.0.0:3260 --target iqn.2026-11.io.tandem:logs \\
+    --lun 0=lsfs:/var/lib/tandem/logs.lsfs,size=500GiB,create   # log-structured, thin, snapshots`)
     .action(async (opts: { config?: string }) => {
       if (opts.config !== undefined && tokens.some((t) => t.flag === 'listen' || t.flag === 'target' || t.flag === 'lun')) {
         process.stderr.write('tandem serve: --config holds the whole node; do not combine it with --listen, --target or --lun\n');
