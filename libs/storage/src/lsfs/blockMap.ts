@@ -84,9 +84,12 @@ export class BlockMap {
     return this.pages.size * MAP_PAGE_BYTES;
   }
 
-  /** The cache holds more dirty pages than it should: time for a checkpoint. */
+  /**
+   * The cache is full and at least half of it is dirty (dirty pages cannot be evicted): time for a checkpoint. While
+   * the whole index fits, pages stay dirty until the store checkpoints for its own reasons (log length, time, close).
+   */
   get wantsCheckpoint(): boolean {
-    return this.dirtyPages >= Math.max(1, Math.floor(this.cachePages / 2));
+    return this.pages.size >= this.cachePages && this.dirtyPages >= Math.max(1, Math.floor(this.cachePages / 2));
   }
 
   grow(entries: number): void {
@@ -118,6 +121,17 @@ export class BlockMap {
     return pending;
   }
 
+  /**
+   * The page object to use after waiting for a load: the cached one if there is one (a page evicted while its
+   * loader waited may have been loaded again, and changed, since), else the loaded one, put back in the cache.
+   */
+  private settle(index: number, loaded: Page): Page {
+    const current = this.pages.get(index);
+    if (current) return current;
+    this.pages.set(index, loaded);
+    return loaded;
+  }
+
   private evict(): void {
     if (this.pages.size <= this.cachePages) return;
     for (const [index, page] of this.pages) {
@@ -130,20 +144,40 @@ export class BlockMap {
     if (!Number.isInteger(block) || block < 0 || block >= this.entries) throw new StoreError(`block ${block} is outside the map (${this.entries} blocks)`, 'IO');
   }
 
-  async get(block: number): Promise<number> {
-    this.check(block);
-    const p = this.page(Math.floor(block / ENTRIES_PER_PAGE));
-    const page = p instanceof Promise ? await p : p;
+  /** The entry if its page is in the cache (no I/O, no await: the hot path), else undefined. */
+  peek(block: number): number | undefined {
+    const page = this.pages.get(Math.floor(block / ENTRIES_PER_PAGE));
+    if (!page || block >= this.entries) return undefined;
     const at = (block % ENTRIES_PER_PAGE) * 8;
     return page.buf.readUInt32LE(at + 4) * TWO_32 + page.buf.readUInt32LE(at);
+  }
+
+  async get(block: number): Promise<number> {
+    this.check(block);
+    const index = Math.floor(block / ENTRIES_PER_PAGE);
+    const p = this.page(index);
+    const page = p instanceof Promise ? this.settle(index, await p) : p;
+    const at = (block % ENTRIES_PER_PAGE) * 8;
+    return page.buf.readUInt32LE(at + 4) * TWO_32 + page.buf.readUInt32LE(at);
+  }
+
+  /** `set` for an entry whose page is cached (see `peek`): synchronous. */
+  setCached(block: number, location: number): number {
+    const page = this.pages.get(Math.floor(block / ENTRIES_PER_PAGE))!;
+    return this.setIn(page, block, location);
   }
 
   /** Sets the entry; returns the previous location (0 = unmapped). */
   async set(block: number, location: number): Promise<number> {
     if (this.readOnly) throw new StoreError('this index is read-only (a snapshot)', 'IO');
     this.check(block);
-    const p = this.page(Math.floor(block / ENTRIES_PER_PAGE));
-    const page = p instanceof Promise ? await p : p;
+    const index = Math.floor(block / ENTRIES_PER_PAGE);
+    const p = this.page(index);
+    return this.setIn(p instanceof Promise ? this.settle(index, await p) : p, block, location);
+  }
+
+  private setIn(page: Page, block: number, location: number): number {
+    if (this.readOnly) throw new StoreError('this index is read-only (a snapshot)', 'IO');
     const at = (block % ENTRIES_PER_PAGE) * 8;
     const old = page.buf.readUInt32LE(at + 4) * TWO_32 + page.buf.readUInt32LE(at);
     page.buf.writeUInt32LE(location % TWO_32, at);
@@ -165,7 +199,7 @@ export class BlockMap {
     while (block < end) {
       const index = Math.floor(block / ENTRIES_PER_PAGE);
       const p = this.page(index);
-      const page = p instanceof Promise ? await p : p;
+      const page = p instanceof Promise ? this.settle(index, await p) : p;
       const pageEnd = Math.min(end, (index + 1) * ENTRIES_PER_PAGE);
       for (; block < pageEnd; block++) {
         const at = (block % ENTRIES_PER_PAGE) * 8;
