@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench/benchCommand';
 import { eventsCommand } from './events/eventsCommand';
+import { lsfsCommand } from './lsfs/lsfsCommand';
 import { serveCommand } from './serve/serveCommand';
 import { stackCommand } from './stack/stackCommand';
 import { witnessCommand } from './witness/witnessCommand';
@@ -17,6 +18,10 @@ export async function main(argv: string[]): Promise<void> {
   events.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem events --help lists the options)'));
   program.addCommand(events);
   program.addCommand(stackCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem stack --help lists the options)'));
+  const lsfs = lsfsCommand().exitOverride(exitOnUsageError);
+  const exitAll = (c: Command): void => c.commands.forEach((sub) => (sub.exitOverride(exitOnUsageError).showHelpAfterError('(tandem lsfs --help lists the commands)'), exitAll(sub)));
+  exitAll(lsfs);
+  program.addCommand(lsfs);
   program.addCommand(witnessCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem witness --help lists the options)'));
   // Bad bench flags are one line (no help, no suggestions) and exit 2.
   program.addCommand(benchCommand().exitOverride(exitOnUsageError));

@@ -87,8 +87,11 @@ describe('LsfsStore', () => {
     const last = path.join(dir, segments[segments.length - 1]);
     fs.appendFileSync(last, Buffer.concat([Buffer.from([0x31, 0x46, 0x53, 0x4c]), randomBytes(60)]));
     const sizeWithGarbage = fs.statSync(last).size;
-    // The first instance is abandoned as a killed process would leave it (no close, no checkpoint).
+    // Open already: a second opener is refused (two writers would corrupt the log).
+    await expect(LsfsStore.open({ path: dir })).rejects.toThrow(/already open/);
+    // The first instance is abandoned as a killed process would leave it (no close, no checkpoint, its pid gone).
     stores.splice(0);
+    fs.writeFileSync(path.join(dir, 'owner.pid'), '2147483646');
     const second = await LsfsStore.open({ path: dir, gcThreshold: 0 });
     stores.push(second);
     expect((await readBack(second, 0, keep.length)).equals(keep)).toBe(true);

@@ -281,7 +281,14 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     if (options.blockSize !== undefined && options.blockSize !== sb.blockSize) {
       throw new StoreError(`LSFS store ${dir} has ${sb.blockSize}-byte sectors, not ${options.blockSize}`, 'SIZE_MISMATCH');
     }
-    const mapFd = fs.openSync(path.join(dir, 'map.bin'), 'r+');
+    takeOwnerLock(dir);
+    let mapFd: number;
+    try {
+      mapFd = fs.openSync(path.join(dir, 'map.bin'), 'r+');
+    } catch (err) {
+      releaseOwnerLock(dir);
+      throw new StoreError(`cannot open the index of ${dir}: ${(err as Error).message}`, 'IO');
+    }
     recoverJournal(dir, mapFd);
     const checkpoint = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')) as Checkpoint;
     const cachePages = Math.max(16, Math.floor((options.indexCacheBytes ?? 16 * 1024 * 1024) / MAP_PAGE_BYTES));
@@ -301,6 +308,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
       await store.recover(checkpoint);
     } catch (err) {
       store.closeFds();
+      releaseOwnerLock(dir);
       throw err;
     }
     store.startGc();
@@ -715,6 +723,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
       this.closed = true;
       await Promise.allSettled([...this.reads]);
       this.closeFds();
+      releaseOwnerLock(this.location);
     }
   }
 
@@ -1030,6 +1039,47 @@ export class LsfsSnapshot extends LsfsReader implements BlockStore {
     if (this.closed) return;
     this.closed = true;
     fs.closeSync(this.fd);
+  }
+}
+
+/**
+ * One process at a time: `owner.pid` holds the opener's pid. A lock left by a process that is gone (killed) is taken
+ * over; one held by a live process is refused — two writers would corrupt the log.
+ */
+function takeOwnerLock(dir: string): void {
+  const file = path.join(dir, 'owner.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`cannot lock ${dir}: ${(err as Error).message}`, 'IO');
+    }
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new StoreError(`LSFS store ${dir} is in use by process ${pid} (stop it first; two processes must never open one store)`, 'IO');
+    }
+    if (pid === process.pid) throw new StoreError(`LSFS store ${dir} is already open in this process`, 'IO');
+    fs.rmSync(file, { force: true }); // left by a process that is gone
+  }
+  throw new StoreError(`cannot lock ${dir}: another process keeps taking it`, 'IO');
+}
+
+function releaseOwnerLock(dir: string): void {
+  const file = path.join(dir, 'owner.pid');
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
