@@ -177,7 +177,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       expect(forDevice(tailedTypes())).toEqual(expected);
     }, 240_000);
 
-    it('createHaDevice → both nodes export one LU, mirrored (SYNC_FROM copies A to B first); HA state and events reach GraphQL', async () => {
+    it('createHaDevice → both nodes export one LU, mirrored (an LSFS replica on A, FLAT on B; SYNC_FROM copies A to B first); HA state and events reach GraphQL', async () => {
       const [nodeA, nodeB] = state.nodes;
       type HaView = {
         state: string;
@@ -203,9 +203,10 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
           clusterId: state.clusterId,
           name: 'e2e-ha',
           sizeBytes: 64 * MiB,
+          storeKind: 'LSFS',
           replicas: [
             { nodeId: nodeA.nodeId, priority: 200 },
-            { nodeId: nodeB.nodeId, priority: 100, paths: 'NON_OPTIMIZED' },
+            { nodeId: nodeB.nodeId, priority: 100, paths: 'NON_OPTIMIZED', storeKind: 'FLAT' },
           ],
           strategy: 'HEARTBEAT',
           initialSync: 'SYNC_FROM',
@@ -225,6 +226,10 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
         90_000,
       );
       expect(ready.ha).toEqual({ strategy: 'heartbeat', initialSync: 'SYNC_FROM', syncFromNodeId: nodeA.nodeId });
+      // Each node keeps its replica in the store kind asked for.
+      const imageDir = (name: string) => path.join(dataDir, 'nodes', name, 'devices');
+      expect(fs.statSync(path.join(imageDir(nodeA.name), `${deviceId}.lsfs`)).isDirectory()).toBe(true);
+      expect(fs.statSync(path.join(imageDir(nodeB.name), `${deviceId}.img`)).isFile()).toBe(true);
       const [onA, onB] = ready.replicas;
       // One target name on both nodes; each node's own port group; B's paths non-optimized as asked.
       expect(onA.targetName).toMatch(/^iqn\.2026-11\.io\.tandem:e2e-ha-[0-9a-f]{8}$/);

@@ -55,6 +55,8 @@ export const replicaSchema = z
     heartbeatAddresses: z.array(addressSchema).max(8).optional(),
     portGroup: z.number().int().min(1).max(65535).optional(),
     paths: pathPreferenceSchema.optional(),
+    /** This replica's store kind when it differs from the device's (a HA device may mix FLAT and LSFS replicas). */
+    storeKind: storeKindSchema.optional(),
   })
   .strict();
 

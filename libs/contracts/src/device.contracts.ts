@@ -63,6 +63,8 @@ const haReplicaInputSchema = z
     syncAddresses: z.array(addressSchema).min(1).max(8).optional(),
     heartbeatAddresses: z.array(addressSchema).max(8).optional(),
     paths: pathPreferenceSchema.default('optimized'),
+    /** Default: the device's `storeKind`. */
+    storeKind: storeKindSchema.optional(),
   })
   .strict();
 

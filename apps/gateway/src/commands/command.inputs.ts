@@ -136,6 +136,7 @@ export class HaReplicaInput {
   @Field(() => [AddressInput], { nullable: true, description: "Sync link endpoints; default: the node's registered ones." }) syncAddresses?: AddressInput[];
   @Field(() => [AddressInput], { nullable: true, description: "Heartbeat endpoints; default: the node's registered ones." }) heartbeatAddresses?: AddressInput[];
   @Field(() => PathPreference, { nullable: true, description: 'Default OPTIMIZED.' }) paths?: PathPreference;
+  @Field({ nullable: true, description: "`FLAT` or `LSFS` for this replica; default: the device's." }) storeKind?: string;
 }
 
 @InputType()
@@ -145,7 +146,7 @@ export class CreateHaDeviceInput {
   @Field() name!: string;
   @Field(() => SafeIntScalar) sizeBytes!: number;
   @Field(() => Int, { nullable: true, description: '512 (default) or 4096.' }) sectorSize?: number;
-  @Field({ nullable: true, description: '`FLAT` (default).' }) storeKind?: string;
+  @Field({ nullable: true, description: '`FLAT` (default) or `LSFS`.' }) storeKind?: string;
   @Field({ nullable: true, description: '`none`, `write-through` (default) or `write-back`.' }) cacheMode?: string;
   @Field(() => [HaReplicaInput], { description: '2 or 3 replicas, each on its own node.' }) replicas!: HaReplicaInput[];
   @Field(() => FailoverStrategy, { nullable: true, description: 'Default HEARTBEAT.' }) strategy?: FailoverStrategy;

@@ -140,6 +140,7 @@ export class Replica implements AsOf {
   @Field(() => Int, { nullable: true }) lun!: number | null;
   @Field(() => String, { nullable: true, description: "The node's last refusal of a command for this replica; cleared by its next report." }) lastError!: string | null;
   @Field(() => ReplicaHa, { nullable: true, description: 'HA devices only.' }) ha!: ReplicaHa | null;
+  @Field(() => String, { nullable: true, description: "This replica's store kind when it differs from the device's." }) storeKind?: string | null;
   asOf?: FleetSnapshot;
 }
 

@@ -185,7 +185,6 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
       }
       return this.resize(existing, device.sizeBytes, cause);
     }
-    if (device.storeKind !== 'FLAT') throw new CommandRefused('BAD_USER_INPUT', `store kind ${device.storeKind} is not available on this node yet (FLAT only)`);
     const host = this.host();
     const ha = device.ha ? this.haLunConfig(device.ha) : undefined;
     // A HA device has the same target name on every replica's node (one target, a portal group per node).
@@ -195,8 +194,11 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
       deviceId: device.deviceId,
       name: device.name,
       blockSize: device.sectorSize,
-      // Thin: creating a large device must not stall the node while it preallocates.
-      store: { kind: 'flat', path: path.join(this.settings.imageDir, `${device.deviceId}.img`), sizeBytes: device.sizeBytes, create: true, thin: true },
+      // Thin: creating a large device must not stall the node while it preallocates. LSFS: a directory per device.
+      store:
+        device.storeKind === 'LSFS'
+          ? { kind: 'lsfs', path: path.join(this.settings.imageDir, `${device.deviceId}.lsfs`), sizeBytes: device.sizeBytes, create: true }
+          : { kind: 'flat', path: path.join(this.settings.imageDir, `${device.deviceId}.img`), sizeBytes: device.sizeBytes, create: true, thin: true },
       ...(ha ? { ha } : {}),
     });
     await fsp.mkdir(this.settings.imageDir, { recursive: true });
@@ -272,7 +274,7 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
     else await host.removeLun(lun.target, lun.lun);
     await this.targets.persist();
     const image = lun.config.store.path;
-    if (destroyData) await Promise.all([image, `${image}.pr.json`].map((f) => fsp.rm(f, { force: true })));
+    if (destroyData) await Promise.all([image, `${image}.pr.json`, `${image}.ha`].map((f) => fsp.rm(f, { force: true, recursive: true })));
     await this.outbox.record({ type: 'LunDeleted', ...cause, data: { deviceId, targetName: lun.target, lun: lun.lun, dataDestroyed: destroyData } });
     return { deviceId, outcome: 'deleted', targetName: lun.target, lun: lun.lun };
   }

@@ -22,6 +22,7 @@ export interface DeviceSpecView {
     priority: number;
     portGroup?: number;
     paths?: 'optimized' | 'non-optimized';
+    storeKind?: string;
     syncAddresses?: readonly Address[];
     heartbeatAddresses?: readonly Address[];
   }[];
@@ -30,15 +31,15 @@ export interface DeviceSpecView {
 const plain = (addresses: readonly Address[] | undefined): Address[] => (addresses ?? []).map(({ host, port }) => ({ host, port }));
 
 export function agentDeviceFor(spec: DeviceSpecView, sizeBytes: number, nodeId: string): AgentDevice {
+  const self = spec.replicas.find((r) => r.nodeId === nodeId);
   const device: AgentDevice = {
     deviceId: spec.deviceId,
     name: spec.name,
     sizeBytes,
     sectorSize: spec.sectorSize as AgentDevice['sectorSize'],
-    storeKind: spec.storeKind as AgentDevice['storeKind'],
+    storeKind: (self?.storeKind ?? spec.storeKind) as AgentDevice['storeKind'],
     cacheMode: spec.cacheMode as AgentDevice['cacheMode'],
   };
-  const self = spec.replicas.find((r) => r.nodeId === nodeId);
   if (!spec.ha || !self) return device;
   const initialSync: AgentHa['initialSync'] = spec.ha.initialSync !== 'SYNC_FROM' ? 'peer' : spec.ha.syncFromNodeId === nodeId ? 'source' : 'target';
   const ha: AgentHa = {

@@ -69,7 +69,7 @@ export class DesiredDevicesResponder {
     // pg parses jsonb; PGlite over the wire may hand back text.
     const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
     return rows.map((r) => {
-      const replicas = json(r.replicas).map((x) => ({ nodeId: x.nodeId, priority: x.priority, ...(x.ha ?? {}) })) as Parameters<typeof agentDeviceFor>[0]['replicas'];
+      const replicas = json(r.replicas).map((x) => ({ nodeId: x.nodeId, priority: x.priority, ...(x.ha ?? {}), ...(x.storeKind ? { storeKind: x.storeKind } : {}) })) as Parameters<typeof agentDeviceFor>[0]['replicas'];
       const ha = r.ha === null ? null : json(r.ha);
       return agentDeviceFor(
         { deviceId: r.device_id, name: r.name, sectorSize: r.sector_size, storeKind: r.store_kind, cacheMode: r.cache_mode, ha, replicas },

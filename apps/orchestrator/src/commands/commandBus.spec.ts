@@ -63,7 +63,7 @@ describeWithInfrastructure('command bus', { nats: false }, (infra) => {
       ['RegisterNode', node({ name: n.name.toUpperCase() }), 'CONFLICT'],
       ['AddNodeToCluster', { nodeId: randomUUID(), clusterId }, 'NOT_FOUND'],
       ['CreateDevice', { clusterId, name: 'd', sizeBytes: 1000, replicas: [{ nodeId: n.nodeId, priority: 1 }] }, 'BAD_USER_INPUT'],
-      ['CreateDevice', { clusterId, name: 'd', sizeBytes: 4096, storeKind: 'LSFS', replicas: [{ nodeId: n.nodeId, priority: 1 }] }, 'BAD_USER_INPUT'],
+      ['CreateDevice', { clusterId, name: 'd', sizeBytes: 4096, storeKind: 'ZFS', replicas: [{ nodeId: n.nodeId, priority: 1 }] }, 'BAD_USER_INPUT'],
       ['CreateDevice', { clusterId, name: 'd', sizeBytes: 4096, replicas: [{ nodeId: n.nodeId, priority: 1 }, { nodeId: randomUUID(), priority: 2 }] }, 'BAD_USER_INPUT'],
       ['CreateDevice', { clusterId: randomUUID(), name: 'd', sizeBytes: 4096, replicas: [{ nodeId: n.nodeId, priority: 1 }] }, 'NOT_FOUND'],
       ['CreateDevice', { clusterId, name: 'd', sizeBytes: 11 * GiB, replicas: [{ nodeId: n.nodeId, priority: 1 }] }, 'CONFLICT'],

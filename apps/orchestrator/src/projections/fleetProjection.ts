@@ -76,7 +76,7 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       const { deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode } = event.data;
       const ha = event.data.ha ?? null;
       const replicas = event.data.replicas.map(
-        ({ nodeId, priority, portGroup, paths, syncAddresses, heartbeatAddresses }): ReplicaRow => ({
+        ({ nodeId, priority, portGroup, paths, syncAddresses, heartbeatAddresses, storeKind: replicaStore }): ReplicaRow => ({
           nodeId,
           priority,
           state: 'pending',
@@ -86,6 +86,7 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
           ha: ha
             ? { portGroup: portGroup ?? 1, paths: paths ?? 'optimized', syncAddresses: syncAddresses ?? [], heartbeatAddresses: heartbeatAddresses ?? [], accessState: null, blockedReason: null, partners: {} }
             : null,
+          ...(replicaStore ? { storeKind: replicaStore } : {}),
         }),
       );
       await model.putDevice({ deviceId, clusterId, name, sizeBytes, sectorSize, storeKind, cacheMode, replicas, ha, ...created });

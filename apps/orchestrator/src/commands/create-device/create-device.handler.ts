@@ -10,7 +10,6 @@ import type { TandemEventData } from '@tandem/contracts';
  */
 export const createDeviceHandler = defineHandler('CreateDevice', async (cmd, { guards }) => {
   if (cmd.replicas.length !== 1) throw badInput('replicas', 'a plain device has exactly one replica; create HA devices (2 or 3 replicas) with createHaDevice');
-  if (cmd.storeKind !== 'FLAT') throw badInput('storeKind', `${cmd.storeKind} stores are not supported yet; use FLAT`);
   if (!(await guards.cluster(cmd.clusterId))) throw notFound('cluster', cmd.clusterId);
   const deviceId = cmd.deviceId ?? randomUUID();
   if (await guards.device(deviceId)) throw conflict(`device ${deviceId} already exists`);

@@ -22,7 +22,6 @@ async function lastRegistration(store: EventStore, nodeId: string): Promise<Regi
  * generation the replicas start from.
  */
 export const createHaDeviceHandler = defineHandler('CreateHaDevice', async (cmd, { guards, store }) => {
-  if (cmd.storeKind !== 'FLAT') throw badInput('storeKind', `${cmd.storeKind} stores are not supported yet; use FLAT`);
   if (cmd.initialSync === 'SYNC_FROM' && cmd.replicas.length > 2) {
     // Two empty targets would find each other "the same" and could serve before the source's copy reached them.
     throw badInput('initialSync', 'SYNC_FROM is supported for two replicas; create the device with two replicas, or use CLEAR_BOTH / NONE');
@@ -48,7 +47,7 @@ export const createHaDeviceHandler = defineHandler('CreateHaDevice', async (cmd,
       );
     }
     byPortGroup.set(portGroup, node.name);
-    replicas.push({ nodeId: r.nodeId, priority: r.priority, syncAddresses, heartbeatAddresses: r.heartbeatAddresses ?? registered.heartbeatAddresses, portGroup, paths: r.paths });
+    replicas.push({ nodeId: r.nodeId, priority: r.priority, syncAddresses, heartbeatAddresses: r.heartbeatAddresses ?? registered.heartbeatAddresses, portGroup, paths: r.paths, ...(r.storeKind ? { storeKind: r.storeKind } : {}) });
   }
   const { name, clusterId, sizeBytes, sectorSize, storeKind, cacheMode, strategy, witness, initialSync, syncFromNodeId } = cmd;
   const ha = { strategy, witness, initialSync, ...(syncFromNodeId ? { syncFromNodeId } : {}), initialGeneration: randomUUID() };

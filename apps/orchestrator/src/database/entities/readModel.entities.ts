@@ -70,6 +70,8 @@ export interface ReplicaRow {
   lastError: string | null;
   /** HA devices: how the replica is wired (fixed at creation) and its HA state as its node last reported it. */
   ha: ReplicaHaRow | null;
+  /** Set when this replica's store kind differs from the device's. */
+  storeKind?: string;
 }
 
 /** A partner as one replica sees it: `synchronized`, `not-synchronized`, `resync-to` / `resync-from` it, `split-brain`. */
