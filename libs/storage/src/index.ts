@@ -4,3 +4,4 @@ export * from './flat/flatStore';
 export * from './bufferPool';
 export { nativeFsError } from './flat/nativeFs';
 export * from './lsfs/lsfsStore';
+export * from './cache/cachedStore';
