@@ -80,7 +80,7 @@ export const KNOWN_LIBISCSI_DEFECTS: Record<string, Record<string, string>> = {
 export interface ConformanceConfig {
   name: string;
   title: string;
-  lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096; store?: 'flat' | 'lsfs' };
+  lun: { size: number; sector?: 512 | 4096; thin?: boolean; physical?: 512 | 4096; store?: 'flat' | 'lsfs'; cache?: string };
   /** Two portals to one LU: iscsi-test-cu runs its multipath tests over both. */
   multipath?: boolean;
   /** A HA device on two node processes: through both nodes (multipath across nodes), or one node alone. */
@@ -94,6 +94,7 @@ export const CONFIGS: ConformanceConfig[] = [
   { name: 'thin-4096', title: 'FLAT, thin, 4096-byte blocks', lun: { size: GiB, sector: 4096, thin: true } },
   { name: 'lsfs-512e', title: 'LSFS (log-structured, thin), 512-byte logical / 4096-byte physical blocks', lun: { size: GiB, store: 'lsfs' } },
   { name: 'lsfs-4096', title: 'LSFS, 4096-byte blocks', lun: { size: GiB, sector: 4096, store: 'lsfs' } },
+  { name: 'cache-wb', title: 'FLAT, thin, 4096-byte blocks behind a 256 MiB write-back RAM cache', lun: { size: GiB, sector: 4096, thin: true, cache: 'wb:256MiB' } },
   { name: 'multipath', title: 'FLAT, thin, 512-byte blocks, one LU through two portals (two I_T nexuses)', lun: { size: GiB, thin: true }, multipath: true },
   { name: 'ha-both', title: 'HA device mirrored on two nodes, one path through each node (`-d A B`)', lun: { size: GiB, thin: true }, multipath: true, ha: 'both' },
   { name: 'ha-node-a', title: 'HA device, every test through node-a (priority node) while node-b mirrors', lun: { size: GiB, thin: true }, ha: 'node-a' },

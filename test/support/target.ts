@@ -28,6 +28,8 @@ export interface LunSpec {
   thin?: boolean;
   /** Store kind (Tandem only): `flat` (default) or `lsfs` (then `file` is the store's directory). */
   store?: 'flat' | 'lsfs';
+  /** RAM cache (Tandem only), as `tandem serve` takes it: e.g. `wb:256MiB`. */
+  cache?: string;
 }
 
 export interface ChapSpec {
@@ -172,6 +174,7 @@ export function tandemArgs(port: number, targets: TargetSpec[]): string[] {
       if (l.physical) spec += `,physical=${l.physical}`;
       if (l.create) spec += ',create';
       if (l.thin && l.store !== 'lsfs') spec += ',thin';
+      if (l.cache) spec += `,cache=${l.cache}`;
       args.push('--lun', spec);
     }
     if (t.chap) {

@@ -44,6 +44,11 @@ export interface LogicalUnitOptions {
   aluaStates?: Readonly<Record<number, AluaAccessState>>;
   /** The lock writers hold (a HA device's cluster-wide one); default a lock of this node only. */
   lbaLock?: RangeLock;
+  /**
+   * Initial WCE of the caching mode page (default on: the store holds completed writes in a volatile cache until
+   * SYNCHRONIZE CACHE or FUA). Off for a write-through LU: every write is then durable before GOOD.
+   */
+  writeCache?: boolean;
 }
 
 export const DEFAULT_MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
@@ -141,6 +146,7 @@ export class LogicalUnit {
     this.prStatePath = options.prStatePath ?? null;
     this.reservations = new PersistentReservations(this.prStatePath ? (loadPrState(this.prStatePath) ?? undefined) : undefined);
     this.lbaLock = options.lbaLock ?? new LbaRangeLock();
+    if (options.writeCache === false) this.modePages.setWriteCacheDefault(false);
     this.alua = new AluaState(Object.entries(options.aluaStates ?? {}).map(([group, state]) => [Number(group), state] as const));
     this.thinProvisioned = store.thin && typeof store.discard === 'function' && typeof store.mappedRanges === 'function';
     this.maxCompareAndWriteBlocks = Math.min(MAX_COMPARE_AND_WRITE_BLOCKS, Math.max(1, Math.floor(this.maxTransferBlocks / 2)));

@@ -62,6 +62,7 @@ export class ModePageState {
   private readonly current = new Map<number, Buffer>();
   /** Cached from the caching page: read on every write. */
   writeCacheEnabled = true;
+  private writeCacheDefault = true;
   /** Cached from the control page (D_SENSE): read on every error. */
   descriptorSense = false;
 
@@ -72,6 +73,7 @@ export class ModePageState {
   resetToDefaults(): void {
     for (const def of MODE_PAGES) this.current.set(def.code, Buffer.from(def.defaults));
     this.refreshCachedBits();
+    if (!this.writeCacheDefault) this.applyWriteCacheDefault();
   }
 
   /** The page as MODE SENSE reports it for a page control value (saved is not supported). */
@@ -90,6 +92,19 @@ export class ModePageState {
   /** Replaces the current page bytes (already validated against the changeable mask). */
   setPage(code: number, bytes: Buffer): void {
     this.current.set(code, Buffer.from(bytes));
+    this.refreshCachedBits();
+  }
+
+  /** The LU's own default for WCE (a write-through LU: off), applied now and on every reset to defaults. */
+  setWriteCacheDefault(on: boolean): void {
+    this.writeCacheDefault = on;
+    this.applyWriteCacheDefault();
+  }
+
+  private applyWriteCacheDefault(): void {
+    const caching = Buffer.from(this.current.get(ModePageCode.Caching)!);
+    caching[2] = this.writeCacheDefault ? caching[2] | 0x04 : caching[2] & ~0x04;
+    this.current.set(ModePageCode.Caching, caching);
     this.refreshCachedBits();
   }
 

@@ -33,6 +33,17 @@ const lsfsStoreSchema = z.object({
   indexCacheBytes: z.number().int().min(64 * 1024).optional(),
 }).strict();
 
+/**
+ * The LU's RAM cache (libs/storage/src/cache): write-back (GOOD once in RAM here and, for HA, in every synchronized
+ * partner's cache), write-through (GOOD once durable), or none (reads cached, writes as they come). WCE in the
+ * caching mode page reports write-back; an initiator clearing it with MODE SELECT makes every write durable.
+ */
+const cacheSchema = z.object({
+  mode: z.enum(['write-back', 'write-through', 'none']),
+  /** RAM for the LU's cache lines; below 128 MiB it works but is logged as a warning. */
+  sizeBytes: z.number().int().min(64 * 1024).refine((n) => n % 4096 === 0, 'must be a multiple of 4096'),
+}).strict();
+
 /** States an operator may configure; transitioning is only ever set at runtime (HA). */
 export const ALUA_CONFIG_STATES = ['optimized', 'non-optimized', 'standby', 'unavailable'] as const;
 
@@ -98,6 +109,7 @@ export const lunSchema = z.object({
   readOnly: z.boolean().default(false),
   alua: aluaSchema.optional(),
   store: z.discriminatedUnion('kind', [flatStoreSchema, lsfsStoreSchema]),
+  cache: cacheSchema.optional(),
   ha: haSchema.optional(),
 }).strict();
 

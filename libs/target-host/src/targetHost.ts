@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
 import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget, applyReservationOperation, persistReservations } from '@tandem/scsi';
 import { HaDevice, SyncNetwork, seedInitialSync, type HaEvent } from '@tandem/replication';
-import { BlockStore, FlatStore, LsfsStore } from '@tandem/storage';
+import { BlockStore, CachedStore, FlatStore, LsfsStore } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
 import { LuStats } from './luStats';
 
@@ -30,6 +30,8 @@ interface HaContext {
   network: SyncNetwork | null;
   portGroups: number[];
   onEvent: (lun: HostedLun, event: HaEvent) => void;
+  /** Warnings about a LU's set-up (e.g. a small cache). */
+  log?: (message: string) => void;
 }
 
 interface HostedTarget {
@@ -58,7 +60,7 @@ export class TargetHost {
   onHaEvent: (lun: HostedLun, event: HaEvent) => void = (lun, event) => this.log.info({ target: lun.target, lun: lun.lun, ...event }, 'HA event');
 
   private haContext(): HaContext {
-    return { network: this.network, portGroups: this.server.portalGroupTags(), onEvent: (l, e) => this.onHaEvent(l, e) };
+    return { network: this.network, portGroups: this.server.portalGroupTags(), onEvent: (l, e) => this.onHaEvent(l, e), log: (m) => this.log.warn({}, m) };
   }
 
   /** LUs presented right now. */
@@ -227,6 +229,7 @@ export class TargetHost {
         network,
         portGroups: [...new Set(config.portals.map((p) => p.portalGroupTag))].sort((a, b) => a - b),
         onEvent: (l, e) => host?.onHaEvent(l, e),
+        log: (m) => log.warn({}, m),
       };
       const server = new IscsiServer({
         portals: config.portals.map((p) => ({ ...p })),
@@ -301,7 +304,7 @@ function checkLuns(t: TargetConfig, portalGroups: Set<number>, replication?: Hos
 }
 
 async function openLun(targetName: string, l: LunConfig, context: HaContext): Promise<HostedLun> {
-  const local: BlockStore =
+  const raw: BlockStore =
     l.store.kind === 'lsfs'
       ? await LsfsStore.open({
           path: l.store.path,
@@ -318,6 +321,15 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
           create: l.store.create,
           thin: l.store.thin,
         });
+  // The cache sits on the replica's own store, under replication: a HA write is GOOD once in every replica's cache.
+  const cache = l.cache
+    ? new CachedStore(raw, {
+        mode: l.cache.mode === 'write-back' ? 'WRITE_BACK' : l.cache.mode === 'write-through' ? 'WRITE_THROUGH' : 'NONE',
+        sizeBytes: l.cache.sizeBytes,
+        onWarning: (message) => context.log?.(message),
+      })
+    : null;
+  const local: BlockStore = cache ?? raw;
   let ha: HaDevice | undefined;
   try {
     const deviceId = l.deviceId ?? derivedDeviceId(targetName, l.lun);
@@ -357,12 +369,19 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
       physicalBlockSize: l.physicalBlockSize,
       aluaStates: l.alua,
       lbaLock: ha?.lock,
+      writeCache: l.cache ? l.cache.mode !== 'write-through' : undefined,
     });
     const { sizeBytes: _size, create: _create, ...reopen } = l.store;
     const stats = new LuStats();
     unit.observer = stats;
     const hosted: HostedLun = { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } }, ha };
     if (ha) wireHaAccess(hosted, ha, context);
+    // A partner that stops being synchronized no longer holds copies of what our cache holds: write it out now.
+    if (ha && cache) {
+      ha.on('event', (event: HaEvent) => {
+        if (event.type === 'ReplicaNotSynchronized') void cache.flushDirty().catch((err: Error) => context.log?.(`cache flush after losing the partner failed: ${err.message}`));
+      });
+    }
     return hosted;
   } catch (err) {
     if (ha) await ha.close().catch(() => undefined);

@@ -17,7 +17,13 @@ describe('tandem serve flags', () => {
     expect(parseLunSpec('0=flat:/x,physical=512')).toMatchObject({ blockSize: 512, physicalBlockSize: 512 });
     expect(() => parseLunSpec('0=flat:/x,sector=4096,physical=512')).toThrow(/smaller than the 4096-byte sector/);
     expect(() => parseLunSpec('0=flat:/x,create')).toThrow(/needs a size/);
-    expect(() => parseLunSpec('0=lsfs:/x')).toThrow(/not available/);
+    expect(parseLunSpec('0=lsfs:/srv/x.lsfs,size=1TiB,create')).toMatchObject({ store: { kind: 'lsfs', path: '/srv/x.lsfs', sizeBytes: 2 ** 40, create: true } });
+    expect(() => parseLunSpec('0=lsfs:/x,thin')).toThrow(/always thin/);
+    expect(() => parseLunSpec('0=zfs:/x')).toThrow(/not available/);
+    expect(parseLunSpec('0=flat:/x,cache=wb:512MiB').cache).toEqual({ mode: 'write-back', sizeBytes: 512 * 2 ** 20 });
+    expect(parseLunSpec('0=flat:/x,cache=wt:128MiB').cache).toEqual({ mode: 'write-through', sizeBytes: 128 * 2 ** 20 });
+    expect(() => parseLunSpec('0=flat:/x,cache=fast:1GiB')).toThrow(/cache=MODE:SIZE/);
+    expect(() => parseLunSpec('0=flat:/x,cache=wb:lots')).toThrow(/cache size/);
     expect(() => parseLunSpec('zero=flat:/x')).toThrow(ServeArgsError);
   });
 

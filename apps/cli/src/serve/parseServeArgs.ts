@@ -41,6 +41,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   let readOnly = false;
   let deviceId: string | undefined;
   let alua: Record<string, (typeof ALUA_CONFIG_STATES)[number]> | undefined;
+  let cache: { mode: 'write-back' | 'write-through' | 'none'; sizeBytes: number } | undefined;
   for (const o of opts) {
     const eq = o.indexOf('=');
     const k = eq < 0 ? o : o.slice(0, eq);
@@ -80,6 +81,19 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
       case 'alua':
         alua = parseAluaOption(value, v ?? '');
         break;
+      case 'cache': {
+        // cache=wb:512MiB | wt:256MiB | none:128MiB (mode, RAM)
+        const cm = /^(wb|wt|none):(.+)$/.exec(v ?? '');
+        if (!cm) throw new ServeArgsError(`--lun ${value}: cache=MODE:SIZE with MODE wb (write-back), wt (write-through) or none, e.g. cache=wb:512MiB`);
+        let sizeBytes: number;
+        try {
+          sizeBytes = parseSize(cm[2]);
+        } catch (e) {
+          throw new ServeArgsError(`--lun ${value}: cache size: ${(e as Error).message}`);
+        }
+        cache = { mode: cm[1] === 'wb' ? 'write-back' : cm[1] === 'wt' ? 'write-through' : 'none', sizeBytes };
+        break;
+      }
       default:
         throw new ServeArgsError(`--lun ${value}: unknown option "${o}"`);
     }
@@ -88,7 +102,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
     throw new ServeArgsError(`--lun ${value}: physical block size ${physicalBlockSize} is smaller than the ${blockSize}-byte sector`);
   }
-  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), store: kind === 'lsfs' ? { kind: 'lsfs', path, sizeBytes, create } : { kind: 'flat', path, sizeBytes, create, thin } };
+  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), ...(cache ? { cache } : {}), store: kind === 'lsfs' ? { kind: 'lsfs', path, sizeBytes, create } : { kind: 'flat', path, sizeBytes, create, thin } };
 }
 
 /** `alua=TPG:STATE[/TPG:STATE…]`, e.g. `alua=1:optimized/2:non-optimized`; groups not named stay optimized. */

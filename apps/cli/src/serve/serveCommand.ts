@@ -22,7 +22,7 @@ export function serveCommand(): Command {
     .option('--listen <host:port[,tpg=N]>', 'portal to listen on (repeatable; default 0.0.0.0:3260)', collect('listen'))
     .option('--target <iqn>', 'target name; the --lun and --chap options after it belong to it (repeatable)', collect('target'))
     .option(
-      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…] | N=lsfs:DIR[,size=…][,create]…>',
+      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…][,cache=wb|wt|none:SIZE] | N=lsfs:DIR[,size=…][,create]…>',
       'a LUN of the preceding target (repeatable); alua= sets its access state per portal group (optimized, non-optimized, standby, unavailable)',
       collect('lun'),
     )
