@@ -33,6 +33,8 @@ export interface NodeAgentSettings {
    * images grow as they are written, and a full file system fails writes. Default 10.
    */
   spaceWarnPercent: number;
+  /** RAM cache per device whose cache mode is write-back or write-through (default 256 MiB). */
+  cacheBytesPerDevice: number;
 }
 
 export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
@@ -52,6 +54,8 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
   if (!Number.isInteger(interval) || interval < 50) throw new Error(`telemetry interval ${interval}: expected milliseconds ≥ 50`);
   const spaceWarnPercent = Number(arg('--space-warn-percent') ?? env.TANDEM_NODE_SPACE_WARN_PERCENT ?? 10);
   if (!(spaceWarnPercent >= 0 && spaceWarnPercent < 100)) throw new Error(`space warning ${spaceWarnPercent}: expected a percentage of free space, 0 to 99`);
+  const cacheMiB = Number(arg('--cache-mib') ?? env.TANDEM_NODE_CACHE_MIB ?? 256);
+  if (!Number.isInteger(cacheMiB) || cacheMiB < 1) throw new Error(`cache size ${cacheMiB}: expected whole MiB per device, at least 1`);
   return {
     configPath: path.resolve(configPath),
     httpHost: m[1].replace(/^\[|\]$/g, ''),
@@ -67,6 +71,7 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
     targetIqnPrefix: env.TANDEM_TARGET_IQN_PREFIX ?? 'iqn.2026-11.io.tandem',
     telemetryIntervalMs: interval,
     spaceWarnPercent,
+    cacheBytesPerDevice: cacheMiB * 1024 * 1024,
     ...overrides,
   };
 }

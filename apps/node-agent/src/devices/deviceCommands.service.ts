@@ -199,6 +199,8 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
         device.storeKind === 'LSFS'
           ? { kind: 'lsfs', path: path.join(this.settings.imageDir, `${device.deviceId}.lsfs`), sizeBytes: device.sizeBytes, create: true }
           : { kind: 'flat', path: path.join(this.settings.imageDir, `${device.deviceId}.img`), sizeBytes: device.sizeBytes, create: true, thin: true },
+      // The device's cache mode: write-back / write-through get a RAM cache of the node's per-device size; none runs without one.
+      ...(device.cacheMode === 'none' ? {} : { cache: { mode: device.cacheMode, sizeBytes: this.settings.cacheBytesPerDevice } }),
       ...(ha ? { ha } : {}),
     });
     await fsp.mkdir(this.settings.imageDir, { recursive: true });
