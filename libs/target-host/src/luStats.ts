@@ -30,8 +30,16 @@ export interface LuStatsSnapshot {
   readonly inFlight: number;
   /** Highest in-flight count since the previous snapshot (`takeSnapshot` resets it). */
   readonly peakInFlight: number;
+  /** The LU's RAM cache (0 without one): dirty bytes now, and the estimated seconds to flush them (null: not measured yet). */
+  readonly cacheDirtyBytes: number;
+  readonly cacheFlushSeconds: number | null;
   /** `performance.now()` when the snapshot was taken (ms). */
   readonly at: number;
+}
+
+/** What LuStats reads from a LU's RAM cache (a CachedStore) when it takes a snapshot. */
+export interface CacheGauge {
+  stats(): { dirtyBytes: number; estimatedFlushSeconds: number | null };
 }
 
 /** Installed as the LU's `observer`: ScsiTarget.execute reports every command to it. */
@@ -45,6 +53,8 @@ export class LuStats implements CommandObserver {
   writeMicros = 0;
   inFlight = 0;
   peakInFlight = 0;
+  /** The LU's RAM cache, when it has one. */
+  cache: CacheGauge | null = null;
 
   /** Called when a command starts; returns its start time for {@link completed}. */
   started(): number {
@@ -77,6 +87,7 @@ export class LuStats implements CommandObserver {
   }
 
   peek(): LuStatsSnapshot {
+    const cache = this.cache ? this.cache.stats() : null;
     return {
       readCommands: this.readCommands,
       writeCommands: this.writeCommands,
@@ -87,6 +98,8 @@ export class LuStats implements CommandObserver {
       writeMicros: this.writeMicros,
       inFlight: this.inFlight,
       peakInFlight: this.peakInFlight,
+      cacheDirtyBytes: cache ? cache.dirtyBytes : 0,
+      cacheFlushSeconds: cache ? cache.estimatedFlushSeconds : 0,
       at: performance.now(),
     };
   }

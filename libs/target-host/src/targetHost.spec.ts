@@ -52,6 +52,25 @@ describe('TargetHost', () => {
     await expect(host.luns[0].store.read(Buffer.alloc(512), 0, 512, 0)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('a write-back cached LU reports its dirty bytes in the LU stats and writes them out when it stops', async () => {
+    const img = path.join(dir, 'c.img');
+    const cfg = config(0, img);
+    const host = await TargetHost.start(
+      { ...cfg, targets: [{ ...cfg.targets[0], luns: [{ ...cfg.targets[0].luns[0], cache: { mode: 'write-back', sizeBytes: 4 << 20 } }] }] },
+      silentLogger,
+    );
+    const lu = host.luns[0];
+    expect(lu.stats.peek()).toMatchObject({ cacheDirtyBytes: 0, cacheFlushSeconds: 0 });
+    await lu.store.write(Buffer.alloc(8192, 0x5a), 0, 8192, 65536, false);
+    expect(lu.stats.peek().cacheDirtyBytes).toBe(8192);
+    await host.stop(100);
+    const fd = fs.openSync(img, 'r');
+    const back = Buffer.alloc(8192);
+    fs.readSync(fd, back, 0, 8192, 65536);
+    fs.closeSync(fd);
+    expect(back.every((b) => b === 0x5a)).toBe(true);
+  });
+
   it('registers every LU of the node in one registry, so EXTENDED COPY can cross targets', async () => {
     const host = await TargetHost.start(
       {

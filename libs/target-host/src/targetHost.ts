@@ -374,6 +374,7 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
     const { sizeBytes: _size, create: _create, ...reopen } = l.store;
     const stats = new LuStats();
     unit.observer = stats;
+    stats.cache = cache;
     const hosted: HostedLun = { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } }, ha };
     if (ha) wireHaAccess(hosted, ha, context);
     // A partner that stops being synchronized no longer holds copies of what our cache holds: write it out now.
