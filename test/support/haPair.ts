@@ -45,6 +45,8 @@ export interface HaPairOptions {
   regionBytes?: number;
   startupWaitMs?: number;
   resyncBytesPerSecond?: number;
+  /** A RAM cache on each node's replica (the LU's `cache` section). */
+  cache?: { mode: 'write-back' | 'write-through' | 'none'; sizeBytes: number };
 }
 
 export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: HaNode; deviceId: string; generation: string }> {
@@ -88,6 +90,7 @@ export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: Ha
               lun: 0,
               deviceId,
               store: { kind: 'flat', path: self.image, sizeBytes: options.sizeBytes, create: !fs.existsSync(self.image), thin: true },
+              ...(options.cache ? { cache: options.cache } : {}),
               ha: {
                 priority,
                 portGroup: group,
