@@ -87,6 +87,8 @@ export class CachedStore implements BlockStore {
   private readonly waiters: Waiter[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private flushDue = 0;
+  /** The background pass under way: one at a time (it reschedules itself while dirty data remains). */
+  private backgroundPass: Promise<void> | null = null;
   private flushError: Error | null = null;
   private closed = false;
   private readonly counters = { hits: 0, misses: 0, flushedBytes: 0, flushSeconds: 0 };
@@ -312,6 +314,11 @@ export class CachedStore implements BlockStore {
     }
   }
 
+  private anyWriting(start: number, count: number): boolean {
+    for (let i = start; i < start + count; i++) if (this.lines.get(i)?.writing) return true;
+    return false;
+  }
+
   /** Waits until no store write of a line in the range is under way. */
   private async idle(position: number, length: number): Promise<void> {
     const first = Math.floor(position / CACHE_LINE);
@@ -331,9 +338,9 @@ export class CachedStore implements BlockStore {
 
   // ---------------------------------------------------------------- flushing
 
-  /** Runs the background flush in `delayMs` (or sooner, if one is due sooner already). */
+  /** Runs the background flush in `delayMs` (or sooner, if one is due sooner already); one pass at a time. */
   private scheduleFlush(delayMs: number): void {
-    if (this.closed || this.dirtyLines === 0 || this.currentMode !== 'WRITE_BACK') return;
+    if (this.closed || this.dirtyLines === 0 || this.currentMode !== 'WRITE_BACK' || this.backgroundPass) return;
     const due = Date.now() + delayMs;
     if (this.flushTimer) {
       if (this.flushDue <= due) return;
@@ -342,14 +349,19 @@ export class CachedStore implements BlockStore {
     this.flushDue = due;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
-      this.flushDirty().then(
-        () => this.scheduleFlush(this.options.flushDelayMs ?? 50),
-        () => {
+      if (this.closed) return;
+      let failed = false;
+      this.backgroundPass = this.flushDirty()
+        .catch(() => {
+          failed = true;
           // Writers waiting for room would wait for a flush that fails: tell them.
           if (this.dirtyLines >= this.dirtyLimit) for (const w of this.waiters.splice(0)) w.reject(new StoreError(`the write cache of ${this.location} is full and flushing it fails: ${this.flushError?.message}`, 'IO'));
-          this.scheduleFlush(this.options.retryDelayMs ?? 1000);
-        },
-      );
+        })
+        .finally(() => {
+          this.backgroundPass = null;
+          // Writers waiting for room: go on at once; otherwise after the usual delay (or the retry delay after a failure).
+          this.scheduleFlush(failed ? (this.options.retryDelayMs ?? 1000) : this.waiters.length > 0 ? 0 : (this.options.flushDelayMs ?? 50));
+        });
     }, delayMs);
   }
 
@@ -373,14 +385,13 @@ export class CachedStore implements BlockStore {
       Array.from({ length: Math.min(FLUSH_PARALLEL, runs.length) }, async () => {
         while (next < runs.length) {
           const [start, count] = runs[next++];
-          await this.idle(start * CACHE_LINE, count * CACHE_LINE);
-          for (const run of toRuns(Array.from({ length: count }, (_, k) => start + k).filter((i) => this.lines.get(i)?.dirty))) {
-            try {
-              await this.writeRun(run, fua);
-              wroteWithFua ||= fua;
-            } catch (err) {
-              failure ??= err as Error;
-            }
+          // Claim the lines atomically: wait until none is being written, then start every store write of the
+          // still-dirty ones in this same turn (writeRun marks its lines before it first yields).
+          while (this.anyWriting(start, count)) await this.idle(start * CACHE_LINE, count * CACHE_LINE);
+          const started = toRuns(Array.from({ length: count }, (_, k) => start + k).filter((i) => this.lines.get(i)?.dirty)).map((run) => this.writeRun(run, fua));
+          for (const result of await Promise.allSettled(started)) {
+            if (result.status === 'fulfilled') wroteWithFua ||= fua;
+            else failure ??= result.reason as Error;
           }
         }
       }),
