@@ -152,8 +152,10 @@ describe('node agent on the control plane', () => {
     const host = app.get(TargetHostService).current!;
     const lun = await eventually(() => host.findDevice(desiredDeviceId), 'the desired device');
     expect(lun.store.sizeBytes).toBe(2 * MiB);
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8'));
-    expect(saved.targets.map((t: { name: string }) => t.name)).toEqual([IQN, `iqn.2026-11.io.tandem:${desiredDeviceId}`]);
+    // The config file is rewritten right after the LUN goes live (not before): wait for it rather than race it.
+    const savedTargets = () => (JSON.parse(fs.readFileSync(path.join(dir, 'node.json'), 'utf8')).targets as { name: string }[]).map((t) => t.name);
+    await eventually(() => savedTargets().length === 2, 'the config file to record the device');
+    expect(savedTargets()).toEqual([IQN, `iqn.2026-11.io.tandem:${desiredDeviceId}`]);
   });
 
   it('applies device commands on the live target, idempotently, without dropping an open session', async () => {

@@ -13,6 +13,9 @@ export const deviceTelemetrySchema = z
     readLatencyMicros: z.number().min(0),
     writeLatencyMicros: z.number().min(0),
     queueDepth: z.number().int().min(0),
+    /** RAM cache: data not yet written to the store, and how long writing it out would take (null: not measured yet). */
+    cacheDirtyBytes: z.number().int().min(0).optional(),
+    cacheFlushSeconds: z.number().min(0).nullable().optional(),
   })
   .strict();
 

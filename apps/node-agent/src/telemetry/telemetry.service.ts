@@ -19,6 +19,9 @@ export interface LunTelemetry extends LuRates {
   target: string;
   lun: number;
   deviceId: string;
+  /** RAM cache: dirty bytes and the estimated time to write them out (0 without a cache; null: not measured yet). */
+  cacheDirtyBytes: number;
+  cacheFlushSeconds: number | null;
 }
 
 @Injectable()
@@ -74,7 +77,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
       const now = l.stats.takeSnapshot();
       const before = this.previous.get(l.stats) ?? now;
       this.previous.set(l.stats, now);
-      return { target: l.target, lun: l.lun, deviceId: l.deviceId, ...ratesBetween(before, now) };
+      return { target: l.target, lun: l.lun, deviceId: l.deviceId, ...ratesBetween(before, now), cacheDirtyBytes: now.cacheDirtyBytes, cacheFlushSeconds: now.cacheFlushSeconds };
     });
     for (const key of this.previous.keys()) if (!seen.has(key)) this.previous.delete(key);
     const telemetry = nodeTelemetrySchema.parse({
@@ -93,6 +96,8 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
         readLatencyMicros: l.readLatencyMicros,
         writeLatencyMicros: l.writeLatencyMicros,
         queueDepth: l.queueDepth,
+        cacheDirtyBytes: l.cacheDirtyBytes,
+        cacheFlushSeconds: l.cacheFlushSeconds === null || Number.isFinite(l.cacheFlushSeconds) ? l.cacheFlushSeconds : null,
       })),
     });
     const nc = this.nats.connection;
