@@ -363,6 +363,8 @@ export class CachedStore implements BlockStore {
           this.scheduleFlush(failed ? (this.options.retryDelayMs ?? 1000) : this.waiters.length > 0 ? 0 : (this.options.flushDelayMs ?? 50));
         });
     }, delayMs);
+    // The timer alone does not keep a process alive: shutting down goes through close(), which flushes.
+    this.flushTimer.unref();
   }
 
   /** Writes every line dirty now to the store (not the store's own flush). */
