@@ -9,11 +9,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import type { PathPolicy } from '@tandem/initiator';
-import { run, spawnTracked, stopChild } from '../support/process';
+import { spawnTracked, stopChild } from '../support/process';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { haEvents, haPair, startNode, stopNode, type HaNode } from '../support/haPair';
-import { MpioVerifier } from '../support/mpioVerifier';
+import { MpioVerifier, expectIdenticalImages, finishVerifiedLoad } from '../support/mpioVerifier';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
 import { findBinary, skipWithReason } from '../support/tools';
 import { until } from '../support/until';
@@ -68,23 +68,12 @@ else
       await verifier.moreWrites(200, 'before the fault');
     };
 
-    /** Stops the load, checks every acknowledged block through MPIO, prints what the verifier did. */
     const finishLoad = async (title: string) => {
-      const v = verifier!;
-      await v.stop();
-      await v.checkAll();
-      process.stdout.write(`${title}: verifier ${v.summary()}\n`);
-      expect(v.problems).toEqual([]);
-      expect(v.failedWrites).toBe(0);
-      await v.close();
+      await finishVerifiedLoad(verifier!, title);
       verifier = undefined;
     };
 
-    const compareImages = async () => {
-      await Promise.all([stopNode(a), stopNode(b)]);
-      const r = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', a.image, b.image], { timeoutMs: 60_000 });
-      expect(r.stdout).toMatch(/Images are identical/);
-    };
+    const compareImages = () => expectIdenticalImages([a, b], () => Promise.all([a, b].map((n) => stopNode(n))));
 
     afterEach(async () => {
       await verifier?.close();

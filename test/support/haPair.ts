@@ -11,7 +11,7 @@ import { TANDEM_BIN } from './target';
 export const HA_IQN = 'iqn.2026-11.io.tandem:ha-test';
 
 export interface HaNode {
-  name: 'node-a' | 'node-b';
+  name: string;
   /** argv prefix to run the node in its own network namespace (empty: this one). */
   exec: string[];
   host: string;
@@ -112,6 +112,77 @@ export async function haPair(options: HaPairOptions): Promise<{ a: HaNode; b: Ha
   write(a, b, 2, 1, 2);
   write(b, a, 1, 2, 1);
   return { a, b, deviceId, generation };
+}
+
+export interface HaTrioOptions {
+  dir: string;
+  /** Each node in a namespace of its own (NetnsLab3), or all on loopback. */
+  hosts?: { a: HaHostPlacement; b: HaHostPlacement; c: HaHostPlacement };
+  strategy?: 'heartbeat' | 'node-majority';
+  sizeBytes: number;
+  startupWaitMs?: number;
+}
+
+/** Three `tandem serve` nodes presenting one 3-replica HA device: node-a priority 3, node-b 2, node-c 1. */
+export async function haTrio(options: HaTrioOptions): Promise<{ nodes: HaNode[]; deviceId: string; generation: string }> {
+  const deviceId = randomUUID();
+  const generation = randomUUID();
+  type Placed = HaNode & { syncHost: string; heartbeatHost: string; priority: number; group: number };
+  const names = ['a', 'b', 'c'] as const;
+  const nodes: Placed[] = [];
+  for (const [i, short] of names.entries()) {
+    const placement = options.hosts?.[short];
+    const host = placement?.front ?? '127.0.0.1';
+    const iscsiPort = placement ? 3260 : await freePort();
+    nodes.push({
+      name: `node-${short}`,
+      exec: placement?.exec ?? [],
+      host,
+      syncHost: placement?.sync ?? host,
+      heartbeatHost: placement?.heartbeat ?? host,
+      iscsiPort,
+      syncPort: placement ? 3262 : await freePort(),
+      heartbeatPort: placement ? 3263 : await freePort(),
+      image: path.join(options.dir, `node-${short}.img`),
+      configPath: path.join(options.dir, `node-${short}.json`),
+      log: '',
+      url: `iscsi://${host}:${iscsiPort}/${HA_IQN}/0`,
+      priority: 3 - i,
+      group: i + 1,
+    });
+  }
+  for (const self of nodes) {
+    const config = {
+      portals: [{ host: self.host, port: self.iscsiPort, portalGroupTag: self.group }],
+      replication: { nodeId: self.name, sync: [{ host: self.syncHost, port: self.syncPort }], heartbeat: [{ host: self.heartbeatHost, port: self.heartbeatPort }] },
+      nopIntervalSeconds: 5,
+      nopTimeoutSeconds: 10,
+      targets: [
+        {
+          name: HA_IQN,
+          luns: [
+            {
+              lun: 0,
+              deviceId,
+              store: { kind: 'flat', path: self.image, sizeBytes: options.sizeBytes, create: !fs.existsSync(self.image), thin: true },
+              ha: {
+                priority: self.priority,
+                portGroup: self.group,
+                strategy: options.strategy ?? 'heartbeat',
+                partners: nodes
+                  .filter((n) => n !== self)
+                  .map((n) => ({ nodeId: n.name, priority: n.priority, sync: [{ host: n.syncHost, port: n.syncPort }], heartbeat: [{ host: n.heartbeatHost, port: n.heartbeatPort }], portGroup: n.group })),
+                initialGeneration: generation,
+                startupWaitMs: options.startupWaitMs ?? 3000,
+              },
+            },
+          ],
+        },
+      ],
+    };
+    fs.writeFileSync(self.configPath, JSON.stringify(config, null, 2));
+  }
+  return { nodes, deviceId, generation };
 }
 
 /** Starts (or restarts) a node; resolves once it logs "ready". */

@@ -4,6 +4,7 @@
 // "last acknowledged" is exact per LBA. Writes that fail (no path within the I/O deadline) are counted apart: they
 // were never acknowledged, so either content may be read back later.
 import { MultipathDevice, type MultipathOptions, type PathPolicy } from '@tandem/initiator';
+import { run } from './process';
 import { until } from './until';
 
 const BLOCK = 4096;
@@ -95,7 +96,7 @@ export class MpioVerifier {
       const s = ++this.seq;
       try {
         await this.mp.write(lba * this.sectors, stampBlock(buf, lba, s));
-      } catch (error) {
+      } catch {
         this.failedWrites++;
         // An unacknowledged write may have landed anywhere: this LBA's later reads may show it (newer is allowed).
         await new Promise((r) => setTimeout(r, 100));
@@ -153,5 +154,27 @@ export class MpioVerifier {
     await this.running?.catch(() => undefined);
     this.running = null;
     await this.mp.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Ends a fault scenario's load: stops the writers, reads every acknowledged block back through MPIO, prints what
+ * the verifier did, and expects no problem and no failed write; closes the verifier.
+ */
+export async function finishVerifiedLoad(v: MpioVerifier, title: string): Promise<void> {
+  await v.stop();
+  await v.checkAll();
+  process.stdout.write(`${title}: verifier ${v.summary()}\n`);
+  expect(v.problems).toEqual([]);
+  expect(v.failedWrites).toBe(0);
+  await v.close();
+}
+
+/** Stops the nodes and expects every other image to be byte-identical to the first (`qemu-img compare`). */
+export async function expectIdenticalImages(nodes: { image: string; name: string }[], stop: () => Promise<unknown>): Promise<void> {
+  await stop();
+  for (const other of nodes.slice(1)) {
+    const r = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', nodes[0].image, other.image], { timeoutMs: 60_000 });
+    expect(`${other.name}: ${r.stdout}`).toMatch(/Images are identical/);
   }
 }

@@ -103,3 +103,84 @@ export class NetnsLab {
     this.created = false;
   }
 }
+
+/**
+ * Three hosts for 3-replica scenarios: each with a front link to this namespace (iSCSI), and attached to two
+ * switches — a sync bridge and a heartbeat bridge, each in a namespace of its own — so one host can be isolated
+ * (its sync and heartbeat ports taken down: a silent cut) while the other two still see each other.
+ */
+export class NetnsLab3 {
+  readonly tag = randomBytes(2).toString('hex');
+  private readonly octet = 160 + (randomBytes(1)[0] % 64);
+  readonly hosts: Record<'a' | 'b' | 'c', LabHost>;
+  private readonly switchNs: string;
+  private created = false;
+
+  constructor() {
+    const o = this.octet;
+    const host = (name: 'a' | 'b' | 'c', n: number): LabHost => ({ ns: `tnd${this.tag}${name}`, front: `10.${o}.${n}.2`, gateway: `10.${o}.${n}.1`, sync: `10.${o}.10.${n}`, heartbeat: `10.${o}.11.${n}` });
+    this.hosts = { a: host('a', 1), b: host('b', 2), c: host('c', 3) };
+    this.switchNs = `tnd${this.tag}s`;
+  }
+
+  private dev(host: string, link: 'f' | 's' | 'h', side: 'in' | 'out'): string {
+    return `t${this.tag}${host}${link}${side === 'in' ? '' : 'r'}`;
+  }
+
+  setup(): void {
+    const o = this.octet;
+    ip('netns', 'add', this.switchNs);
+    this.created = true;
+    for (const name of ['a', 'b', 'c'] as const) ip('netns', 'add', this.hosts[name].ns);
+    const sw = (...args: string[]) => ip('netns', 'exec', this.switchNs, 'ip', ...args);
+    sw('link', 'set', 'lo', 'up');
+    for (const bridge of ['brs', 'brh']) {
+      sw('link', 'add', bridge, 'type', 'bridge');
+      sw('link', 'set', bridge, 'up');
+    }
+    (['a', 'b', 'c'] as const).forEach((name, i) => {
+      const h = this.hosts[name];
+      const n = i + 1;
+      const inHost = (...args: string[]) => ip('netns', 'exec', h.ns, 'ip', ...args);
+      inHost('link', 'set', 'lo', 'up');
+      ip('link', 'add', this.dev(name, 'f', 'out'), 'type', 'veth', 'peer', 'name', this.dev(name, 'f', 'in'));
+      ip('link', 'set', this.dev(name, 'f', 'in'), 'netns', h.ns);
+      ip('addr', 'add', `10.${o}.${n}.1/24`, 'dev', this.dev(name, 'f', 'out'));
+      ip('link', 'set', this.dev(name, 'f', 'out'), 'up');
+      inHost('addr', 'add', `${h.front}/24`, 'dev', this.dev(name, 'f', 'in'));
+      inHost('link', 'set', this.dev(name, 'f', 'in'), 'up');
+      for (const [link, bridge, subnet] of [['s', 'brs', 10], ['h', 'brh', 11]] as const) {
+        ip('link', 'add', this.dev(name, link, 'out'), 'type', 'veth', 'peer', 'name', this.dev(name, link, 'in'));
+        ip('link', 'set', this.dev(name, link, 'in'), 'netns', h.ns);
+        ip('link', 'set', this.dev(name, link, 'out'), 'netns', this.switchNs);
+        sw('link', 'set', this.dev(name, link, 'out'), 'master', bridge);
+        sw('link', 'set', this.dev(name, link, 'out'), 'up');
+        inHost('addr', 'add', `10.${o}.${subnet}.${n}/24`, 'dev', this.dev(name, link, 'in'));
+        inHost('link', 'set', this.dev(name, link, 'in'), 'up');
+      }
+    });
+  }
+
+  /** Cuts a host off the sync and heartbeat switches (its iSCSI front link stays up). */
+  isolate(name: 'a' | 'b' | 'c'): void {
+    for (const link of ['s', 'h'] as const) ip('netns', 'exec', this.hosts[name].ns, 'ip', 'link', 'set', this.dev(name, link, 'in'), 'down');
+  }
+
+  rejoin(name: 'a' | 'b' | 'c'): void {
+    for (const link of ['s', 'h'] as const) ip('netns', 'exec', this.hosts[name].ns, 'ip', 'link', 'set', this.dev(name, link, 'in'), 'up');
+  }
+
+  exec(name: 'a' | 'b' | 'c'): string[] {
+    return ['ip', 'netns', 'exec', this.hosts[name].ns];
+  }
+
+  teardown(): void {
+    if (!this.created) return;
+    for (const name of ['a', 'b', 'c'] as const) {
+      spawnSync('ip', ['netns', 'del', this.hosts[name].ns], { timeout: 10_000 });
+      spawnSync('ip', ['link', 'del', this.dev(name, 'f', 'out')], { timeout: 10_000 });
+    }
+    spawnSync('ip', ['netns', 'del', this.switchNs], { timeout: 10_000 });
+    this.created = false;
+  }
+}

@@ -78,8 +78,8 @@ export const haSchema = z.object({
     sync: z.array(endpointSchema).min(1).max(8),
     heartbeat: z.array(endpointSchema).max(8).default([]),
     portGroup: z.number().int().min(1).max(65535),
-  }).strict()).min(1).max(1, '3-replica devices are not supported yet: give one partner'),
-  /** heartbeat (default) or node-majority (a two-node device then needs a witness). */
+  }).strict()).min(1).max(2, 'a HA device has 2 or 3 replicas: give one or two partners'),
+  /** heartbeat (default) or node-majority (a two-replica device then needs a witness; three replicas are their own majority). */
   strategy: z.enum(['heartbeat', 'node-majority']).default('heartbeat'),
   /** `tandem witness` addresses (UDP), for node-majority. */
   witness: z.array(endpointSchema).max(8).default([]),
@@ -179,7 +179,7 @@ export function parseHostConfig(input: unknown): HostConfig {
           if (p.priority === l.ha.priority) throw new HostConfigError(`${where}: partner ${p.nodeId} has the same priority ${p.priority}; priorities must differ so that a split has one winner`);
         }
         if (l.ha.initialSync && !l.ha.initialGeneration) throw new HostConfigError(`${where}: initialSync ${l.ha.initialSync} needs initialGeneration (the same on every replica)`);
-        if (l.ha.strategy === 'node-majority' && l.ha.witness.length === 0) throw new HostConfigError(`${where}: node-majority with two replicas needs a witness (\`tandem witness\`): give its address in ha.witness`);
+        if (l.ha.strategy === 'node-majority' && l.ha.partners.length === 1 && l.ha.witness.length === 0) throw new HostConfigError(`${where}: node-majority with two replicas needs a witness (\`tandem witness\`): give its address in ha.witness`);
         if (l.ha.portGroup !== undefined && !exportedThrough.has(l.ha.portGroup)) throw new HostConfigError(`${where}: port group ${l.ha.portGroup} is not one this target is exported through`);
       }
       for (const group of Object.keys(l.alua ?? {})) {

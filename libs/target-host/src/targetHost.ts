@@ -401,12 +401,14 @@ function wireHaAccess(hosted: HostedLun, ha: HaDevice, context: HaContext): void
   unit.alua.setRemotePortGroups(ha.config.partners.map((p) => ({ id: p.portGroup, relativeTargetPortIds: [p.portGroup] })));
   const apply = (group: number, state: AluaAccessState) => unit.setAccessState(group, state);
   apply(local, ha.accessState);
-  for (const p of ha.config.partners) apply(p.portGroup, ha.partnerAccessState);
+  for (const p of ha.partners) apply(p.cfg.portGroup, p.accessState);
   ha.on('access', (state: AluaAccessState) => apply(local, state));
-  ha.on('partner-access', (state: AluaAccessState) => {
-    for (const p of ha.config.partners) apply(p.portGroup, state);
+  ha.on('partner-access', (state: AluaAccessState, nodeId: string) => {
+    const p = ha.partnerById(nodeId);
+    if (p) apply(p.cfg.portGroup, state);
   });
   ha.on('event', (event: HaEvent) => context.onEvent(hosted, event));
+  ha.on('error-log', (message: string) => context.log?.(message));
   // Reservations are one across the replicas: PR OUT applied on both, the state copied with a resync.
   unit.prReplicator = { replicate: (op, nexus) => ha.replicatePr(op, nexus) };
   ha.prHooks = {

@@ -97,11 +97,18 @@ export class PartnerChannel {
     this.onRequest(header, payload, (flags, aux, reply) => link.send(FrameType.Reply, flags, requestId, 0, aux, reply));
   }
 
+  /** When a frame last arrived from the partner on a link now closed (see HaDevice's fence). */
+  lastHeardAt = 0;
+  /** The last link went down for silence (a cut), not because the other side closed or reset it. */
+  wentSilent = false;
+
   /** A link died: its unanswered requests go again on another; with none left the partner is unreachable. */
   linkClosed(link: SyncLink, reason: string): void {
     const at = this.links.indexOf(link);
     if (at < 0) return;
     this.links.splice(at, 1);
+    this.lastHeardAt = Math.max(this.lastHeardAt, link.lastHeard);
+    this.wentSilent = link.silent;
     if (this.links.length > 0) {
       for (const p of this.pending.values()) if (p.link === link) this.transmit(p);
       return;

@@ -15,7 +15,10 @@ export interface SyncLinkOptions {
 
 export class SyncLink {
   private readonly decoder: FrameDecoder;
-  private lastHeard = Date.now();
+  /** When the last frame arrived (any frame, pings included). */
+  lastHeard = Date.now();
+  /** The link was declared dead for silence (not closed or reset by the other side). */
+  silent = false;
   private timer: NodeJS.Timeout;
   private corked = false;
   private closed = false;
@@ -64,6 +67,7 @@ export class SyncLink {
 
   private tick(): void {
     if (Date.now() - this.lastHeard > this.options.deadAfterMs) {
+      this.silent = true;
       this.close(`nothing heard for ${this.options.deadAfterMs} ms`);
       return;
     }

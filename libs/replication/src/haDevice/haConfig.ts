@@ -39,6 +39,8 @@ export interface HaDeviceConfig {
   resyncBytesPerSecond?: number;
   /** How long a starting replica waits for its partner before deciding alone. Default 5 s. */
   startupWaitMs?: number;
+  /** After a partner fell silent, how long after it was last heard writes may go on without it. Default 1500 ms. */
+  fenceMs?: number;
   /** Round trip above which SyncLatencyHigh is reported. Default 5 ms. */
   latencyAlertMicros?: number;
 }

@@ -1,18 +1,31 @@
 /**
- * One replica of a HA device: the local store mirrored synchronously to its partner over the sync channel.
+ * One replica of a HA device: the local store mirrored synchronously to one or two partners over the sync channel.
  *
- * - Writes (WRITE, WRITE SAME, UNMAP, COMPARE AND WRITE, XCOPY) reach `store`, which applies them locally and on
- *   the partner before resolving; reads are local. Writers hold `lock`, a cluster-wide range lock whose authority
- *   is the synchronized serving replica with the highest priority: overlapping writes through different nodes are
- *   applied in one order on both replicas, and COMPARE AND WRITE is atomic cluster-wide.
- * - Before a local write, its regions are marked in the dirty bitmap (durably, when a bit flips): after a crash the
- *   set bits cover every region that may differ. While the partner is not synchronized the bits stay set.
- * - Sync links all down → heartbeat probe: partner answers → the lower-priority replica blocks (ALUA unavailable);
- *   partner silent → presumed dead: marked not synchronized, a new generation starts, this replica goes on alone.
- * - Links back → state exchange: generations tell who is newer; the newer copies the dirty regions (both sides'
- *   bitmaps) to the older while serving; the older serves again when done. Diverged generations → split-brain:
- *   the lower-priority side stays blocked until an operator chooses the survivor.
+ * - The group: every replica keeps, per partner, whether the partner is a member of its group (persisted). Members
+ *   hold every acknowledged write; a replica serves only while it is a member and reaches every other member.
+ * - Writes (WRITE, WRITE SAME, UNMAP, COMPARE AND WRITE, XCOPY) are applied locally and on every partner that
+ *   receives them (members, and replicas being resynced) before GOOD; reads are local. Writers hold `lock`, a
+ *   cluster-wide range lock whose authority is the serving member with the highest priority, so overlapping writes
+ *   through different nodes land in one order everywhere and COMPARE AND WRITE is atomic cluster-wide.
+ * - Dirty bitmaps, one per partner: a region is marked before a local write (durably when a bit flips). A write
+ *   that did not reach a partner leaves its regions set (sticky) in that partner's bitmap — on the sender, and on
+ *   a receiver when the frame says the third replica did not get it (FrameFlag.AlsoThird). So every member's
+ *   bitmap for an absent replica covers everything that replica misses.
+ * - A member's sync links all down (or it failed a write): one decision at a time, writes held meanwhile. Its
+ *   heartbeat answers and it has the higher priority → this replica steps aside (blocks). Otherwise it leaves the
+ *   group: the other members must agree (a member that stepped aside or lost us refuses, and then we step aside);
+ *   with node-majority, this replica also needs a majority of votes (itself, agreeing members, a partner that
+ *   answers on the heartbeat with a lower priority, the witness). The group goes on under a new generation,
+ *   derived from the old one and the remaining members, so members that drop the same replica agree on it.
+ * - Rejoining (links back, or start-up): handshakes compare generations. The serving member with the highest
+ *   priority coordinates: the other members start sending the replica their writes and report what they know it
+ *   misses; the coordinator copies the union (its own data, under the cluster lock), the members commit, and the
+ *   replica adopts the group's generation and serves. Diverged generations → split-brain: the side that cannot
+ *   prove it is newest stays blocked until an operator chooses the survivor.
+ * - In a partial partition a dropped replica's unacknowledged writes may have reached one member but not another;
+ *   the member that removes it copies its own version of those recent regions to the others (repairRecent).
  */
+import { createHash } from 'crypto';
 import { EventEmitter } from 'events';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
@@ -27,28 +40,35 @@ import { askWitness } from '../witness/witness';
 import type { HaDeviceConfig, HaPartnerConfig } from './haConfig';
 import type { HaEvent, LocalRole, PartnerState } from './haEvents';
 
-/** State frame flags: what the exchange is about. */
-const STATE_HANDSHAKE = 0x100;
-const STATE_ACCESS = 0x200;
-const STATE_RESYNC_DONE = 0x400;
-const STATE_RESOLVE = 0x800;
-
 const DEFAULT_REGION_BYTES = 64 * 1024;
-/** Activity-log granularity while the partner is synchronized (see replicateWrite). */
+/** Activity-log granularity while a partner receives our writes (see replicateWrite). */
 const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
 /** Regions a resync copies at once. */
 const RESYNC_IN_FLIGHT = 8;
 /** Remote lock slots are numbered from here (local slots are small). */
 const REMOTE_SLOT_BASE = 1 << 30;
+/** Extents written by a partner are remembered this long (two windows) for repairRecent. */
+const RECENT_WINDOW_MS = 5000;
+/** A region list longer than this travels as "everything" (a full copy). */
+const MAX_LISTED_REGIONS = 1 << 20;
+/**
+ * After a partner fell silent, writes resume without it no sooner than this long after it was last heard: it
+ * declares us dead after the link's deadAfter (1 s) and holds its I/O from then on; the rest is margin.
+ */
+const FENCE_MS = 1500;
 
+/** What a replica tells a partner in a handshake. `dirty`: per partner node id, the regions its bitmap marks (null = untrusted). */
 interface PeerState {
   nodeId: string;
   priority: number;
   generation: GenerationState;
-  /** Regions the peer's bitmap marks for us; null = its bitmap cannot be trusted (everything). */
-  dirty: number[] | null;
+  dirty: Record<string, number[] | null>;
   role: LocalRole;
   accessState: AluaAccessState;
+  /** Partners this replica counts as members of its group. */
+  members: string[];
+  /** Counts the replica's role changes: a handshake state older than an access message received since is stale. */
+  roleSeq: number;
 }
 
 /** The LU's reservation state as the device moves it: partner PR OUTs applied here, and the state copied at resync. */
@@ -62,69 +82,120 @@ interface PersistedPartner {
   state: 'synchronized' | 'not-synchronized';
 }
 
+type Respond = (flags: number, aux: number, payload?: Buffer) => void;
+
 const unavailable = (why: string) => new StoreError(`replica not serving: ${why}`, 'UNAVAILABLE');
+
+/** The generation a group moves to when its members become `members` (same inputs → same id on every member). */
+export function nextGenerationId(current: string, members: readonly string[]): string {
+  const h = createHash('sha256').update(`${current}|${[...members].sort().join(',')}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${(8 | (parseInt(h[16], 16) & 3)).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Everything this replica keeps about one partner. */
+export class Partner {
+  readonly channel: PartnerChannel;
+  state: PartnerState = 'unknown';
+  accessState: AluaAccessState = 'unavailable';
+  peer: PeerState | null = null;
+  /** A handshake completed on the current connection. */
+  handshaken = false;
+  deciding: Promise<void> | null = null;
+  resyncRun: Promise<void> | null = null;
+  stopResync = false;
+  /** Regions this member reported for a join we coordinate elsewhere (cleaned when the join commits). */
+  preparedRegions: number[] | null = null;
+  /** Lock slots granted to this partner (released if it goes away), by slot and by request id. */
+  readonly granted = new Set<number>();
+  readonly grantsByRequest = new Map<number, number>();
+  readonly recentPr = new Set<number>();
+  /** 4 MiB extents this partner wrote here recently (two rotating windows). */
+  recentNow = new Set<number>();
+  recentBefore = new Set<number>();
+  lastLatencyAlert = 0;
+  retryTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly cfg: HaPartnerConfig,
+    readonly bitmap: DirtyBitmap,
+    public persisted: PersistedPartner,
+  ) {
+    this.channel = new PartnerChannel(cfg.nodeId);
+  }
+
+  get nodeId(): string {
+    return this.cfg.nodeId;
+  }
+
+  /** In this replica's group: it holds every write this replica acknowledged. */
+  get member(): boolean {
+    return this.persisted.state === 'synchronized';
+  }
+
+  /** Gets our writes now (a member, or a replica being resynced). */
+  get receives(): boolean {
+    return (this.state === 'synchronized' || this.state === 'resync-to-partner') && this.channel.connected;
+  }
+}
 
 export class HaDevice extends EventEmitter {
   readonly store: BlockStore;
   readonly lock: ClusterRangeLock;
-  readonly partner: HaPartnerConfig;
-  readonly channel: PartnerChannel;
   /** The node-local lock table (the authority's, when this replica is the authority). */
   readonly localLock = new LbaRangeLock();
+  readonly partners: Partner[];
   role: LocalRole = 'blocked';
-  partnerState: PartnerState = 'unknown';
-  blockReason = 'starting: waiting for the partner';
-  partnerAccessState: AluaAccessState = 'unavailable';
-  private peer: PeerState | null = null;
-  private deciding: Promise<void> | null = null;
-  private settledWaiters: (() => void)[] = [];
-  private resyncRun: Promise<void> | null = null;
-  private stopResync = false;
+  blockReason = 'starting: waiting for the partners';
+  /** Decisions and handshakes run one at a time, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  private pendingDecisions = 0;
+  /** Counts role changes (see PeerState.roleSeq). */
+  private roleSeq = 0;
+  /** A DeviceBlocked was reported and no DeviceUnblocked since. */
+  private blockedSinceServing = false;
   private startupTimer?: NodeJS.Timeout;
+  private startupOver = false;
   private sweepTimer?: NodeJS.Timeout;
   private latencyTimer?: NodeJS.Timeout;
-  private lastLatencyAlert = 0;
-  /** Lock slots granted to the partner (released if it goes away), and PR/lock request ids seen from it. */
-  private readonly grantedToPartner = new Set<number>();
-  private readonly grantsByRequest = new Map<number, number>();
+  private recentTimer?: NodeJS.Timeout;
   private closed = false;
   /** Bytes copied by resyncs since open (for tests and benchmarks). */
   resyncedBytes = 0;
   /** How the LU's persistent reservations travel with the device (set by the host that builds the LU). */
   prHooks: PrHooks | null = null;
-  private readonly recentPrRequests = new Set<number>();
 
   private constructor(
     readonly local: BlockStore,
     readonly config: HaDeviceConfig,
     private readonly network: SyncNetwork,
     readonly generations: GenerationStore,
-    readonly bitmap: DirtyBitmap,
-    private persisted: PersistedPartner,
+    partners: Partner[],
   ) {
     super();
-    if (config.partners.length !== 1) throw new Error(`HA device ${config.deviceId}: exactly one partner is supported (got ${config.partners.length})`);
-    this.partner = config.partners[0];
-    this.channel = new PartnerChannel(this.partner.nodeId);
+    this.partners = partners;
     this.store = new ReplicatedStore(this);
     this.lock = new ClusterRangeLock(this);
   }
 
   static async open(local: BlockStore, config: HaDeviceConfig, network: SyncNetwork): Promise<HaDevice> {
+    if (config.partners.length < 1 || config.partners.length > 2) throw new Error(`HA device ${config.deviceId}: one or two partners (2 or 3 replicas), got ${config.partners.length}`);
+    const ids = new Set([config.localNodeId, ...config.partners.map((p) => p.nodeId)]);
+    if (ids.size !== config.partners.length + 1) throw new Error(`HA device ${config.deviceId}: replica node ids must differ`);
     await fsp.mkdir(config.stateDir, { recursive: true });
-    const partner = config.partners[0];
-    if (!partner) throw new Error(`HA device ${config.deviceId} has no partner`);
     const generationFile = path.join(config.stateDir, 'generation.json');
     const knownReplica = await fsp.stat(generationFile).then(() => true, () => false);
     const generations = await GenerationStore.open(generationFile, config.initialGeneration);
-    const bitmap = await DirtyBitmap.open(path.join(config.stateDir, `${partner.nodeId}.bitmap`), {
-      deviceBytes: local.sizeBytes,
-      regionBytes: config.regionBytes ?? DEFAULT_REGION_BYTES,
-    });
-    // A replica with a history but no bitmap (deleted by mistake): nothing says which regions match any more.
-    if (knownReplica && bitmap.created) await bitmap.markAll();
-    const persisted = await readPartnerState(path.join(config.stateDir, `${partner.nodeId}.state.json`));
-    const device = new HaDevice(local, config, network, generations, bitmap, persisted);
+    const partners: Partner[] = [];
+    for (const cfg of config.partners) {
+      const bitmap = await DirtyBitmap.open(path.join(config.stateDir, `${cfg.nodeId}.bitmap`), {
+        deviceBytes: local.sizeBytes,
+        regionBytes: config.regionBytes ?? DEFAULT_REGION_BYTES,
+      });
+      // A replica with a history but no bitmap (deleted by mistake): nothing says which regions match any more.
+      if (knownReplica && bitmap.created) await bitmap.markAll();
+      partners.push(new Partner(cfg, bitmap, await readPartnerState(path.join(config.stateDir, `${cfg.nodeId}.state.json`))));
+    }
+    const device = new HaDevice(local, config, network, generations, partners);
     device.start();
     return device;
   }
@@ -137,197 +208,301 @@ export class HaDevice extends EventEmitter {
   }
 
   get regionBytes(): number {
-    return this.bitmap.regionBytes;
+    return this.partners[0].bitmap.regionBytes;
   }
 
-  /** The partner receives our writes (synchronized, or being resynced from us). */
-  private get partnerReceives(): boolean {
-    return (this.partnerState === 'synchronized' || this.partnerState === 'resync-to-partner') && this.channel.connected;
+  /** The first partner (two-replica devices have only this one). */
+  get partner(): HaPartnerConfig {
+    return this.partners[0].cfg;
   }
 
-  /** Where writers take their range lock: here, or at the partner (synchronized, serving, higher priority). */
+  get partnerState(): PartnerState {
+    return this.partners[0].state;
+  }
+
+  partnerById(nodeId: string): Partner | undefined {
+    return this.partners.find((p) => p.nodeId === nodeId);
+  }
+
+  private members(): Partner[] {
+    return this.partners.filter((p) => p.member);
+  }
+
+  /** Where writers take their range lock: here, or at the serving member with the highest priority. */
   lockAuthority(): 'local' | PartnerChannel {
-    if (this.partnerState === 'synchronized' && this.channel.connected && this.peer?.role === 'serving' && this.partner.priority > this.config.priority) return this.channel;
-    return 'local';
+    let best: Partner | null = null;
+    for (const p of this.partners) {
+      if (p.state !== 'synchronized' || !p.channel.connected || p.peer?.role !== 'serving') continue;
+      if (!outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId)) continue;
+      if (!best || outranks(p.cfg.priority, p.nodeId, best.cfg.priority, best.nodeId)) best = p;
+    }
+    return best ? best.channel : 'local';
   }
 
   private emitEvent(event: HaEvent): void {
     this.emit('event', event);
   }
 
+  private log(message: string): void {
+    this.emit('error-log', message);
+  }
+
   private setRole(role: LocalRole, reason: string): void {
     if (this.role === role && (role !== 'blocked' || this.blockReason === reason)) return;
     const was = this.role;
     this.role = role;
+    this.roleSeq++;
     if (role === 'blocked') {
       this.blockReason = reason;
+      this.blockedSinceServing = true;
       this.emitEvent({ type: 'DeviceBlocked', reason });
-    } else if (was === 'blocked' && role === 'serving') {
+    } else if (was !== 'serving' && role === 'serving' && this.blockedSinceServing) {
+      // Blocked, then (perhaps through a resync) serving again.
+      this.blockedSinceServing = false;
       this.emitEvent({ type: 'DeviceUnblocked', reason });
     }
     this.emitEvent({ type: 'PathStateChanged', portGroup: this.config.localPortGroup, state: this.accessState });
     this.emit('access', this.accessState);
-    if (this.channel.connected) this.channel.notify(FrameType.State, STATE_ACCESS, 0, 0, Buffer.from(JSON.stringify({ role: this.role, accessState: this.accessState })));
-    if (role !== 'blocked') this.wakeSettled();
+    const body = Buffer.from(JSON.stringify({ kind: 'access', role: this.role, accessState: this.accessState, roleSeq: this.roleSeq }));
+    for (const p of this.partners) if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, body);
   }
 
-  private async setPartnerState(state: PartnerState, reason = ''): Promise<void> {
-    const was = this.partnerState;
-    this.partnerState = state;
-    if (state === was) return;
-    if (state === 'synchronized') {
-      this.emitEvent({ type: 'ReplicaSynchronized', partnerNodeId: this.partner.nodeId });
-      // Together again: the witness's vote goes back (whoever holds it), ready for the next split.
-      if (this.config.strategy === 'node-majority') void askWitness(this.config.witness ?? [], { op: 'release', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
-    }
-    if (state === 'not-synchronized' && (was === 'synchronized' || was === 'resync-to-partner' || was === 'resync-from-partner')) {
-      this.emitEvent({ type: 'ReplicaNotSynchronized', partnerNodeId: this.partner.nodeId, reason });
+  private async setPartnerState(p: Partner, state: PartnerState, reason = ''): Promise<void> {
+    const was = p.state;
+    p.state = state;
+    if (state !== was) {
+      if (state === 'synchronized') {
+        this.emitEvent({ type: 'ReplicaSynchronized', partnerNodeId: p.nodeId });
+        // Together again: the witness's vote goes back (whoever holds it), ready for the next split.
+        if (this.config.strategy === 'node-majority' && this.partners.every((q) => q.state === 'synchronized')) {
+          void askWitness(this.config.witness ?? [], { op: 'release', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
+        }
+      }
+      if (state === 'not-synchronized' && (was === 'synchronized' || was === 'resync-to-partner' || was === 'resync-from-partner')) {
+        this.emitEvent({ type: 'ReplicaNotSynchronized', partnerNodeId: p.nodeId, reason });
+      }
     }
     const durable = state === 'synchronized' ? 'synchronized' : state === 'not-synchronized' || state === 'resync-to-partner' ? 'not-synchronized' : null;
-    if (durable && durable !== this.persisted.state) {
-      this.persisted = { state: durable };
-      await writeAtomically(path.join(this.config.stateDir, `${this.partner.nodeId}.state.json`), JSON.stringify(this.persisted));
+    if (durable && durable !== p.persisted.state) {
+      p.persisted = { state: durable };
+      await writeAtomically(path.join(this.config.stateDir, `${p.nodeId}.state.json`), JSON.stringify(p.persisted));
     }
-    if (!this.channel.connected) this.setPartnerAccess('unavailable');
+    if (!p.channel.connected) this.setPartnerAccess(p, 'unavailable');
   }
 
-  private setPartnerAccess(state: AluaAccessState): void {
-    if (this.partnerAccessState === state) return;
-    this.partnerAccessState = state;
-    this.emit('partner-access', state);
+  private setPartnerAccess(p: Partner, state: AluaAccessState): void {
+    if (p.accessState === state) return;
+    p.accessState = state;
+    this.emit('partner-access', state, p.nodeId);
   }
 
-  /** Resolves once no partner decision is pending (writers waiting on a lost partner continue after it). */
-  settled(): Promise<void> {
-    if (!this.deciding) return Promise.resolve();
-    return this.deciding;
+  /** Runs `task` after every decision and handshake queued before it. */
+  private queue(task: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(task);
+    this.chain = run.catch((error) => this.log(`HA ${this.config.deviceId}: ${(error as Error).message}`));
+    return run;
   }
 
-  private wakeSettled(): void {
-    for (const w of this.settledWaiters.splice(0)) w();
+  /** Resolves once no membership decision is pending (writes wait for it: see replicateWrite). */
+  async settled(): Promise<void> {
+    while (this.pendingDecisions > 0 && !this.closed) await this.chain;
   }
 
-  // ---------------------------------------------------------------- start-up and the channel
+  // ---------------------------------------------------------------- start-up and the channels
 
   private start(): void {
-    this.channel.onRequest = (h, p, respond) => this.handleRequest(h, p, respond);
-    this.channel.onUp = () => this.partnerConnected();
-    this.channel.onDown = (reason) => void this.partnerLost(`sync links down (${reason})`);
-    this.network.register(this.config.deviceId, this.partner.nodeId, this.partner.sync, this.channel);
+    for (const p of this.partners) {
+      p.channel.onRequest = (h, payload, respond) => this.handleRequest(p, h, payload, respond);
+      p.channel.onUp = () => this.partnerConnected(p);
+      p.channel.onDown = (reason) => void this.lost(p, `sync links down (${reason})`);
+      this.network.register(this.config.deviceId, p.nodeId, p.cfg.sync, p.channel);
+    }
     this.emit('access', this.accessState);
-    // No partner within the start-up wait: decide alone (see startAlone).
-    this.startupTimer = setTimeout(() => void this.startAlone(), this.config.startupWaitMs ?? 5000);
-    this.sweepTimer = setInterval(() => void this.bitmap.sweep().catch(() => undefined), 1000);
+    // Partners missing after the start-up wait: decide without them (see startupCheck).
+    this.startupTimer = setTimeout(() => {
+      this.startupOver = true;
+      void this.queue(() => this.startupCheck());
+    }, this.config.startupWaitMs ?? 5000);
+    this.sweepTimer = setInterval(() => {
+      for (const p of this.partners) void p.bitmap.sweep().catch(() => undefined);
+    }, 1000);
     this.sweepTimer.unref();
     this.latencyTimer = setInterval(() => this.watchLatency(), 1000);
     this.latencyTimer.unref();
-  }
-
-  /**
-   * The partner did not show up after start-up. If it was not synchronized when we stopped, we were serving alone
-   * and hold the newest data: serve. If it was synchronized, it may have gone on alone after we stopped: serving
-   * could hand out data older than acknowledged writes, so stay blocked until it is back (or an operator forces).
-   */
-  private async startAlone(): Promise<void> {
-    if (this.closed || this.channel.connected || this.partnerState !== 'unknown') return;
-    const alive = await this.network.probeHeartbeat(this.partner.heartbeat);
-    if (this.closed || this.channel.connected || this.partnerState !== 'unknown') return;
-    if (this.persisted.state === 'not-synchronized') {
-      await this.setPartnerState('not-synchronized', 'partner absent at start-up');
-      this.setRole('serving', 'was serving alone before the restart');
-    } else {
-      this.setRole('blocked', alive ? 'the partner answers on the heartbeat but no sync link is up' : 'the partner may hold newer data; waiting for it');
+    if (this.partners.length > 1) {
+      this.recentTimer = setInterval(() => {
+        for (const p of this.partners) {
+          p.recentBefore = p.recentNow;
+          p.recentNow = new Set();
+        }
+      }, RECENT_WINDOW_MS);
+      this.recentTimer.unref();
     }
   }
 
-  private partnerConnected(): void {
-    clearTimeout(this.startupTimer);
-    this.setPartnerAccess('unavailable');
-    void this.setPartnerState('unknown');
+  private partnerConnected(p: Partner): void {
+    p.handshaken = false;
+    this.setPartnerAccess(p, 'unavailable');
+    if (p.state !== 'not-synchronized' && p.state !== 'split-brain') void this.setPartnerState(p, 'unknown');
     // The node with the smaller id opens the exchange; the other answers it.
-    if (this.config.localNodeId < this.partner.nodeId) void this.handshake();
+    if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
+  }
+
+  /** Asks for a new handshake with p (after it was dropped while reachable, or a join failed). */
+  private rehandshake(p: Partner): void {
+    if (this.closed || !p.channel.connected) return;
+    if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
+    else p.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'rehandshake' })));
   }
 
   private localState(): PeerState {
+    const dirty: Record<string, number[] | null> = {};
+    for (const p of this.partners) dirty[p.nodeId] = listRegions(p.bitmap);
     return {
       nodeId: this.config.localNodeId,
       priority: this.config.priority,
       generation: this.generations.state,
-      dirty: this.bitmap.trusted ? this.bitmap.dirtyRegions() : null,
+      dirty,
       role: this.role,
       accessState: this.accessState,
+      members: this.members().map((p) => p.nodeId),
+      roleSeq: this.roleSeq,
     };
   }
 
-  private async handshake(): Promise<void> {
+  private async handshake(p: Partner): Promise<void> {
+    if (this.closed || !p.channel.connected) return;
     try {
-      const reply = await this.channel.request(FrameType.State, STATE_HANDSHAKE, 0, 0, Buffer.from(JSON.stringify(this.localState())));
-      await this.agree(JSON.parse(reply.payload.toString('utf8')) as PeerState);
+      const reply = await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'handshake', state: this.localState() })));
+      await this.agree(p, JSON.parse(reply.payload.toString('utf8')) as PeerState);
     } catch (error) {
-      if (!(error instanceof PartnerUnreachable)) this.channel.close(`handshake failed: ${(error as Error).message}`);
+      if (!(error instanceof PartnerUnreachable)) p.channel.close(`handshake failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Both sides of a handshake run this with the other's state (inside the chain). */
+  private async agree(p: Partner, peer: PeerState): Promise<void> {
+    // An access message sent after this state (and handled before this queued handshake) says more about its role.
+    if (p.peer && p.peer.nodeId === peer.nodeId && p.peer.roleSeq > peer.roleSeq) {
+      peer.role = p.peer.role;
+      peer.accessState = p.peer.accessState;
+      peer.roleSeq = p.peer.roleSeq;
+    }
+    p.peer = peer;
+    p.handshaken = true;
+    this.setPartnerAccess(p, peer.accessState);
+    const verdict = compareGenerations(this.generations.state, peer.generation);
+    if (verdict === 'diverged') return this.splitBrain(p, peer);
+    if (this.role === 'serving') {
+      // A replica newer than a serving one went on without it: both served.
+      if (verdict === 'peer-newer') return this.splitBrain(p, peer);
+      // Synchronized already (a repeated handshake): nothing changes; had it fallen behind, a decision would have dropped it.
+      if (p.member && p.state === 'synchronized' && verdict === 'same') return;
+      if (p.member && verdict === 'same' && peer.role === 'serving' && peer.members.includes(this.config.localNodeId) && unionRegions(this, p, peer, []).regions.length === 0) {
+        await this.setPartnerState(p, 'synchronized');
+        return;
+      }
+      // Still a member here but behind (restarted, or stepped aside): it leaves the group first, as agreed with the others.
+      if (p.member) {
+        await this.decide(p, 'it came back behind the group', true);
+        if (this.role !== 'serving') return;
+      }
+      if (this.isCoordinator()) await this.startRejoin(p, peer);
+      else await this.setPartnerState(p, 'not-synchronized', 'rejoining through the coordinating replica');
+      return;
+    }
+    if (peer.role === 'serving') {
+      // The group serves without us: its coordinator copies what we miss (or it is a split-brain).
+      if (verdict === 'local-newer') return this.splitBrain(p, peer);
+      await this.becomeResyncTarget(p);
+      return;
+    }
+    await this.startupCheck();
   }
 
   /**
-   * Both sides run this with the other's state and reach the same verdict: who is newer, which regions differ.
+   * Neither this replica nor a handshaken partner serves (start-up, or every replica blocked): the newest replica
+   * with the highest priority leads once every member is present — or, after the start-up wait, when the absent
+   * ones cannot hold newer data (they were out of the group) or the present replicas are a majority (node-majority).
    */
-  private async agree(peer: PeerState): Promise<void> {
-    this.peer = peer;
-    this.setPartnerAccess(peer.accessState);
-    const verdict = compareGenerations(this.generations.state, peer.generation);
-    const fullCopy = peer.dirty === null || !this.bitmap.trusted;
-    const union = (): number[] => {
-      if (fullCopy) return Array.from({ length: this.bitmap.regionCount }, (_, i) => i);
-      const set = new Set(this.bitmap.dirtyRegions());
-      for (const r of peer.dirty ?? []) set.add(r);
-      return [...set].sort((a, b) => a - b);
-    };
-    const iWin = this.config.priority > peer.priority || (this.config.priority === peer.priority && this.config.localNodeId > peer.nodeId);
-    if (verdict === 'same') {
-      const regions = union();
-      if (regions.length === 0) {
-        await this.setPartnerState('synchronized');
-        this.setRole('serving', 'partner synchronized');
+  private async startupCheck(): Promise<void> {
+    if (this.closed || this.role !== 'blocked' || this.partners.some((p) => p.state === 'split-brain')) return;
+    if (this.partners.some((p) => p.state === 'resync-from-partner')) return;
+    const present = this.partners.filter((p) => p.handshaken && p.channel.connected && p.peer);
+    if (present.some((p) => p.peer!.role === 'serving')) return;
+    // A replica created empty for a copy (SYNC_FROM target) never leads: it holds no data.
+    if (this.generations.state.current.startsWith('empty:')) {
+      if (this.startupOver) this.setRole('blocked', 'waiting for the replica holding the data (initial sync)');
+      return;
+    }
+    for (const p of present) {
+      const verdict = compareGenerations(this.generations.state, p.peer!.generation);
+      if (verdict === 'peer-newer' || verdict === 'diverged') return;
+      if (verdict === 'same' && outranks(p.peer!.priority, p.nodeId, this.config.priority, this.config.localNodeId)) return;
+    }
+    const absentMembers = this.partners.filter((p) => !present.includes(p) && p.member);
+    if (absentMembers.length > 0) {
+      if (!this.startupOver) return;
+      const names = absentMembers.map((p) => p.nodeId).join(', ');
+      const total = 1 + this.partners.length;
+      if (this.config.strategy !== 'node-majority' || (1 + present.length) * 2 <= total) {
+        const alive = await this.network.probeHeartbeat(absentMembers[0].cfg.heartbeat);
+        this.setRole('blocked', alive ? `${names} answers on the heartbeat but no sync link is up` : `${names} may hold newer data; waiting for it`);
         return;
       }
-      // Same history, but writes were in flight at a crash: the higher priority copies those regions.
-      return iWin ? this.startResyncTo(regions, fullCopy) : this.becomeResyncTarget();
+      const next = nextGenerationId(this.generations.state.current, [this.config.localNodeId, ...this.partners.filter((p) => !absentMembers.includes(p)).map((p) => p.nodeId)]);
+      for (const p of absentMembers) await this.removeMember(p, 'absent at start-up; the present replicas are a majority', next);
     }
-    if (verdict === 'local-newer') return this.startResyncTo(union(), fullCopy);
-    if (verdict === 'peer-newer') return this.becomeResyncTarget();
-    // Diverged: both went on alone. Never merge: the higher priority keeps serving if it was, the other blocks.
-    await this.setPartnerState('split-brain');
+    for (const p of this.partners) if (!present.includes(p) && p.state === 'unknown') await this.setPartnerState(p, 'not-synchronized', 'absent at start-up');
+    // The present replicas join one by one as their copies end (each joining later is prepared by those before it).
+    for (const p of present) if (p.member) await this.setPartnerState(p, 'resync-to-partner');
+    this.setRole('serving', present.length === 0 ? 'was serving alone before the restart' : 'newest replica present');
+    for (const p of present) await this.startRejoin(p, p.peer!);
+  }
+
+  // ---------------------------------------------------------------- split-brain and resync targets
+
+  private async splitBrain(p: Partner, peer: PeerState): Promise<void> {
+    await this.setPartnerState(p, 'split-brain');
+    const mine = Object.values(this.localState().dirty).reduce((n, l) => n + (l?.length ?? 0), 0) * this.regionBytes;
+    const theirs = peer.dirty[this.config.localNodeId];
     const evidence =
-      `generations diverged: here ${this.generations.state.current} (${this.bitmap.dirtyBytes()} bytes written since the split), ` +
-      `partner ${peer.nodeId} ${peer.generation.current} (${(peer.dirty?.length ?? this.bitmap.regionCount) * this.regionBytes} bytes)`;
+      `generations diverged: here ${this.generations.state.current} (${mine} bytes written since the split), ` +
+      `partner ${peer.nodeId} ${peer.generation.current} (${(theirs === undefined || theirs === null ? p.bitmap.regionCount : theirs.length) * this.regionBytes} bytes)`;
     this.emitEvent({ type: 'SplitBrainDetected', partnerNodeId: peer.nodeId, evidence });
+    const iWin = outranks(this.config.priority, this.config.localNodeId, peer.priority, peer.nodeId);
     if (!iWin || this.role !== 'serving') this.setRole('blocked', 'split-brain: an operator must choose the survivor');
   }
 
-  private async becomeResyncTarget(): Promise<void> {
-    await this.setPartnerState('resync-from-partner');
-    this.setRole('resync-target', 'the partner is newer');
+  private async becomeResyncTarget(p: Partner): Promise<void> {
+    await this.setPartnerState(p, 'resync-from-partner');
+    this.setRole('resync-target', `${p.nodeId} is newer`);
   }
 
   // ---------------------------------------------------------------- partner requests
 
-  private handleRequest(h: FrameHeader, payload: Buffer, respond: (flags: number, aux: number, payload?: Buffer) => void): void {
+  private handleRequest(p: Partner, h: FrameHeader, payload: Buffer, respond: Respond): void {
     const fail = (error: unknown) => respond(FrameFlag.Error, 0, Buffer.from((error as Error).message ?? String(error)));
     const ok = () => respond(0, 0);
     switch (h.type) {
       case FrameType.Write: {
         // Copied values: the header object is reused by the decoder.
         const { position, flags } = h;
-        this.local.write(payload, 0, payload.length, position, (flags & FrameFlag.Fua) !== 0).then(ok, fail);
+        if (!this.acceptsWritesFrom(p)) return fail(new Error(`${this.config.localNodeId} does not count ${p.nodeId} in its group`));
+        this.applyFromPartner(p, flags, position, payload.length, () => this.local.write(payload, 0, payload.length, position, (flags & FrameFlag.Fua) !== 0)).then(ok, fail);
         return;
       }
       case FrameType.ResyncData:
+        if (this.role === 'serving') return fail(new Error(`${this.config.localNodeId} serves: it takes no resync data`));
         this.local.write(payload, 0, payload.length, h.position, false).then(ok, fail);
         return;
       case FrameType.Discard: {
         const discard = this.local.discard?.bind(this.local);
         if (!discard) return fail(new Error('this replica cannot deallocate'));
-        discard(h.position, h.aux === 0 ? payload.readUIntBE(0, 6) : h.aux).then(ok, fail);
+        if (!this.acceptsWritesFrom(p)) return fail(new Error(`${this.config.localNodeId} does not count ${p.nodeId} in its group`));
+        const { position, flags } = h;
+        const length = h.aux === 0 ? payload.readUIntBE(0, 6) : h.aux;
+        this.applyFromPartner(p, flags, position, length, () => discard(position, length)).then(ok, fail);
         return;
       }
       case FrameType.Flush:
@@ -335,33 +510,42 @@ export class HaDevice extends EventEmitter {
         return;
       case FrameType.Lock: {
         const requestId = h.requestId;
-        const granted = this.grantsByRequest.get(requestId);
+        const granted = p.grantsByRequest.get(requestId);
         if (granted !== undefined) return respond(0, granted);
         const first = h.position;
         const blocks = h.aux;
         void this.localLock.acquire(first, blocks).then((slot) => {
-          this.grantedToPartner.add(slot);
-          this.grantsByRequest.set(requestId, slot);
+          // Gone while it waited: give the range back at once.
+          if (!p.channel.connected) return this.localLock.release(slot);
+          p.granted.add(slot);
+          p.grantsByRequest.set(requestId, slot);
           respond(0, slot);
         });
         return;
       }
       case FrameType.Unlock: {
         const slot = h.aux;
-        if (this.grantedToPartner.delete(slot)) {
-          for (const [request, s] of this.grantsByRequest) if (s === slot) this.grantsByRequest.delete(request);
+        if (p.granted.delete(slot)) {
+          for (const [request, s] of p.grantsByRequest) if (s === slot) p.grantsByRequest.delete(request);
           this.localLock.release(slot);
         }
         return ok();
       }
-      case FrameType.State:
-        void this.handleState(h.flags, payload, respond).catch(fail);
+      case FrameType.State: {
+        let body: { kind?: string; [k: string]: unknown };
+        try {
+          body = JSON.parse(payload.toString('utf8'));
+        } catch {
+          return fail(new Error('unreadable state message'));
+        }
+        void this.handleState(p, body, respond).catch(fail);
         return;
+      }
       case FrameType.PrApply: {
         // A repeat (sent again after a link died) must not register twice.
-        if (this.recentPrRequests.has(h.requestId)) return ok();
-        this.recentPrRequests.add(h.requestId);
-        if (this.recentPrRequests.size > 256) this.recentPrRequests.delete(this.recentPrRequests.values().next().value as number);
+        if (p.recentPr.has(h.requestId)) return ok();
+        p.recentPr.add(h.requestId);
+        if (p.recentPr.size > 256) p.recentPr.delete(p.recentPr.values().next().value as number);
         const { op, nexus } = JSON.parse(payload.toString('utf8'));
         if (!this.prHooks) return fail(new Error('this replica has no reservations to apply to'));
         this.prHooks.apply(op, nexus).then(ok, fail);
@@ -372,298 +556,760 @@ export class HaDevice extends EventEmitter {
     }
   }
 
-  private async handleState(flags: number, payload: Buffer, respond: (flags: number, aux: number, payload?: Buffer) => void): Promise<void> {
-    const body = JSON.parse(payload.toString('utf8'));
-    if (flags & STATE_HANDSHAKE) {
-      const mine = this.localState();
-      respond(0, 0, Buffer.from(JSON.stringify(mine)));
-      await this.agree(body as PeerState);
-      return;
-    }
-    if (flags & STATE_ACCESS) {
-      if (this.peer) this.peer.role = body.role;
-      this.setPartnerAccess(body.accessState);
-      return respond(0, 0);
-    }
-    if (flags & STATE_RESYNC_DONE) {
-      // Everything differing has arrived: take the partner's history as ours and serve again.
-      await this.local.flush();
-      if (body.reservations !== undefined && this.prHooks) await this.prHooks.restore(body.reservations);
-      await this.generations.adopt(body.generation as GenerationState);
-      for (const region of this.bitmap.dirtyRegions()) this.bitmap.cleanRegion(region);
-      await this.bitmap.flush();
-      await this.setPartnerState('synchronized');
-      this.setRole('serving', 'resync from the partner completed');
-      return respond(0, 0);
-    }
-    if (flags & STATE_RESOLVE) {
-      // The operator chose a survivor on the other side: we lose; take a copy of everything that differs.
-      await this.becomeResyncTarget();
-      this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: this.partner.nodeId, survivorNodeId: this.partner.nodeId });
-      return respond(0, 0, Buffer.from(JSON.stringify(this.localState())));
-    }
-    respond(FrameFlag.Error, 0, Buffer.from('unknown state message'));
+  /** A serving replica takes writes only from members; a replica that does not serve is a copy and takes any. */
+  private acceptsWritesFrom(p: Partner): boolean {
+    return this.role !== 'serving' || p.state === 'synchronized';
   }
 
-  // ---------------------------------------------------------------- losing the partner
+  /**
+   * Applies a partner's write. With two partners, the third replica (our other partner) may not have received it
+   * (the sender says so): then its regions are recorded in that partner's bitmap, before the write, as our own
+   * writes are. The extents are remembered for repairRecent.
+   */
+  private async applyFromPartner(p: Partner, flags: number, position: number, length: number, apply: () => Promise<void>): Promise<void> {
+    if (this.partners.length === 1 || length === 0) return apply();
+    const first = Math.floor(position / ACTIVITY_EXTENT_BYTES);
+    const last = Math.floor((position + length - 1) / ACTIVITY_EXTENT_BYTES);
+    for (let e = first; e <= last && e - first < 64; e++) p.recentNow.add(e);
+    const other = this.partners[0] === p ? this.partners[1] : this.partners[0];
+    if ((flags & FrameFlag.AlsoThird) !== 0) return apply();
+    const marking = other.bitmap.beginWrite(position, length);
+    if (marking) await marking;
+    try {
+      await apply();
+    } finally {
+      other.bitmap.endWrite(position, length, false);
+    }
+  }
 
-  /** Every sync link is down, or the partner failed a write: decide, once, what this replica does. */
-  partnerLost(reason: string): Promise<void> {
+  private async handleState(p: Partner, body: { kind?: string; [k: string]: unknown }, respond: Respond): Promise<void> {
+    const reply = (value: unknown) => respond(0, 0, Buffer.from(JSON.stringify(value)));
+    switch (body.kind) {
+      case 'handshake':
+        await this.queue(async () => {
+          reply(this.localState());
+          await this.agree(p, body.state as PeerState);
+        });
+        return;
+      case 'rehandshake':
+        if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
+        return respond(0, 0);
+      case 'access': {
+        const seq = Number(body.roleSeq);
+        if (p.peer && seq < p.peer.roleSeq) return respond(0, 0); // older than what we know
+        if (p.peer) {
+          p.peer.role = body.role as LocalRole;
+          p.peer.accessState = body.accessState as AluaAccessState;
+          p.peer.roleSeq = seq;
+        }
+        this.setPartnerAccess(p, body.accessState as AluaAccessState);
+        return respond(0, 0);
+      }
+      case 'drop':
+        return reply(await this.answerDrop(p, body as unknown as DropRequest));
+      case 'join-prepare':
+        return reply(await this.answerJoinPrepare(p, String(body.nodeId)));
+      case 'join-commit':
+        return reply(await this.answerJoinCommit(p, String(body.nodeId)));
+      case 'join-abort': {
+        const target = this.partnerById(String(body.nodeId));
+        if (target && target.state === 'resync-to-partner' && !target.resyncRun) await this.setPartnerState(target, 'not-synchronized', `the join coordinated by ${p.nodeId} was abandoned`);
+        return respond(0, 0);
+      }
+      case 'repair-list':
+        // Extents a dropped replica wrote here recently (see repairRecent).
+        return reply({ extents: recentExtents(this.partnerById(String(body.nodeId))) });
+      case 'out':
+        // The group removed us while we could still talk to it: stop serving; it will resync us.
+        await this.queue(async () => {
+          if (this.role === 'serving') this.setRole('blocked', `removed from the group by ${p.nodeId}: ${String(body.reason ?? '')}`);
+          if (p.state === 'synchronized') await this.setPartnerState(p, 'unknown');
+        });
+        this.rehandshake(p);
+        return respond(0, 0);
+      case 'resync-done':
+        await this.queue(() => this.resyncDone(p, body as unknown as ResyncDone));
+        return respond(0, 0);
+      case 'resolve':
+        // The operator chose a survivor on the other side: we lose; take a copy of everything that differs.
+        // Not queued: the survivor waits for this answer inside its own chain.
+        await this.becomeResyncTarget(p);
+        this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: p.nodeId, survivorNodeId: p.nodeId });
+        return reply(this.localState());
+      default:
+        respond(FrameFlag.Error, 0, Buffer.from(`unknown state message ${String(body.kind)}`));
+    }
+  }
+
+  // ---------------------------------------------------------------- losing a partner
+
+  /** Every sync link to p is down, or p failed a write: decide, once, what that means (writes wait). */
+  lost(p: Partner, reason: string, brokenDisk = false): Promise<void> {
     if (this.closed) return Promise.resolve();
     // Anything it held of our lock table is released: it is not writing through us any more.
-    for (const slot of this.grantedToPartner) this.localLock.release(slot);
-    this.grantedToPartner.clear();
-    this.grantsByRequest.clear();
-    this.stopResync = true;
-    this.setPartnerAccess('unavailable');
-    if (!this.deciding) {
-      this.deciding = this.decide(reason).finally(() => {
-        this.deciding = null;
-        this.wakeSettled();
-      });
+    if (!p.channel.connected) {
+      for (const slot of p.granted) this.localLock.release(slot);
+      p.granted.clear();
+      p.grantsByRequest.clear();
+      p.handshaken = false;
+      this.setPartnerAccess(p, 'unavailable');
     }
-    return this.deciding;
+    if (p.deciding) return p.deciding;
+    this.pendingDecisions++;
+    const decision = this.queue(() => this.decide(p, reason, brokenDisk)).finally(() => {
+      p.deciding = null;
+      this.pendingDecisions--;
+    });
+    p.deciding = decision.catch(() => undefined);
+    return p.deciding;
   }
 
-  private async decide(reason: string): Promise<void> {
-    const state = this.partnerState;
-    if (state === 'not-synchronized' || state === 'split-brain') return;
-    if (state === 'resync-from-partner' || (state === 'unknown' && this.role !== 'serving')) {
-      // We are behind (or do not know): we cannot go on alone.
-      await this.setPartnerState(state === 'unknown' ? 'unknown' : 'not-synchronized', reason);
-      if (this.role !== 'blocked') this.setRole('blocked', `the partner holds newer data and is unreachable (${reason})`);
-      return;
-    }
-    const alive = await this.network.probeHeartbeat(this.partner.heartbeat);
+  /** Compatibility for the two-replica callers: the partner (the only one) is lost. */
+  partnerLost(reason: string): Promise<void> {
+    return this.lost(this.partners[0], reason);
+  }
+
+  private nextGeneration(without: Partner): string {
+    const staying = [this.config.localNodeId, ...this.members().filter((q) => q !== without).map((q) => q.nodeId)];
+    return nextGenerationId(this.generations.state.current, staying);
+  }
+
+  private async decide(p: Partner, reason: string, brokenDisk: boolean): Promise<void> {
     if (this.closed) return;
-    if (alive && this.partner.priority > this.config.priority) {
-      this.setRole('blocked', `sync links down while the partner answers on the heartbeat; it has the higher priority (${reason})`);
-      await this.setPartnerState('unknown', reason);
+    const state = p.state;
+    if (state === 'split-brain') return;
+    if (!brokenDisk && p.channel.connected && p.handshaken) return; // back already, and the handshake settled it
+    p.stopResync = true;
+    if (!p.member) {
+      if (state === 'resync-from-partner') {
+        await this.setPartnerState(p, 'unknown', reason);
+        this.setRole('blocked', `${p.nodeId} holds newer data and is unreachable (${reason})`);
+      } else if (state !== 'unknown' || this.role === 'serving') {
+        p.bitmap.freeze();
+        await this.setPartnerState(p, 'not-synchronized', reason);
+      }
       return;
     }
-    if (!alive && this.config.strategy === 'node-majority') {
-      // Two votes of three are needed to go on: ours and the witness's (the partner cannot be heard).
-      const granted = await askWitness(this.config.witness ?? [], { op: 'claim', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
-      if (this.closed) return;
-      if (!granted) {
-        this.setRole('blocked', `no majority: the partner is silent and the witness gave its vote to the partner or did not answer (${reason})`);
-        await this.setPartnerState('unknown', reason);
+    if (this.role !== 'serving') {
+      await this.setPartnerState(p, 'unknown', reason);
+      return;
+    }
+    // A member is gone and we serve: it leaves the group, or we do.
+    const alive = brokenDisk || (await this.network.probeHeartbeat(p.cfg.heartbeat));
+    if (this.closed || !p.member) return;
+    if (!brokenDisk && alive && outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId)) {
+      await this.stepAside(p, `sync links to ${p.nodeId} down while it answers on the heartbeat; it has the higher priority (${reason})`);
+      return;
+    }
+    const next = this.nextGeneration(p);
+    let votes = 1 + (alive && !brokenDisk ? 1 : 0);
+    const agreed: Partner[] = [];
+    for (const q of this.members()) {
+      if (q === p || !q.channel.connected) continue;
+      let answer: { ok: boolean; why?: string };
+      try {
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'drop', nodeId: p.nodeId, from: this.generations.state.current, next, reason })));
+        answer = JSON.parse(r.payload.toString('utf8'));
+      } catch (error) {
+        if (error instanceof PartnerUnreachable) continue; // its own decision follows
+        answer = { ok: false, why: (error as Error).message };
+      }
+      if (!answer.ok) {
+        await this.stepAside(p, `${q.nodeId} would not drop ${p.nodeId}: ${answer.why ?? 'refused'} (${reason})`);
         return;
       }
-      await this.markPartnerNotSynchronized(`partner silent; the witness gave this replica its vote (${reason})`);
-      return;
+      votes++;
+      agreed.push(q);
     }
-    await this.markPartnerNotSynchronized(alive ? `sync links down, partner alive on the heartbeat with lower priority (${reason})` : `partner presumed dead: sync and heartbeat silent (${reason})`);
+    if (this.config.strategy === 'node-majority') {
+      const total = 1 + this.partners.length + ((this.config.witness ?? []).length > 0 ? 1 : 0);
+      if (votes * 2 <= total && !alive) {
+        // The witness's vote: two of three for a two-replica device (ourselves and the witness).
+        if (await askWitness(this.config.witness ?? [], { op: 'claim', deviceId: this.config.deviceId, nodeId: this.config.localNodeId })) votes++;
+        if (this.closed) return;
+      }
+      if (votes * 2 <= total) {
+        this.setRole('blocked', `no majority: ${p.nodeId} is silent and only ${votes} of ${total} votes are here (${reason})`);
+        await this.setPartnerState(p, 'unknown', reason);
+        return;
+      }
+    }
+    const why = brokenDisk
+      ? `${p.nodeId} failed a write: ${reason}`
+      : alive
+        ? `sync links down, ${p.nodeId} alive on the heartbeat with lower priority (${reason})`
+        : this.config.strategy === 'node-majority' && votes > 1 + agreed.length
+          ? `${p.nodeId} silent; the witness gave this replica its vote (${reason})`
+          : `${p.nodeId} presumed dead: sync and heartbeat silent (${reason})`;
+    // A partner cut off in silence only notices it deadAfter after it last heard from us: until then it may still
+    // serve reads. Resume writes without it only once it must have stopped (a reset or closed link needs no wait).
+    if (!brokenDisk && p.channel.wentSilent) {
+      const fenceUntil = p.channel.lastHeardAt + (this.config.fenceMs ?? FENCE_MS);
+      if (fenceUntil > Date.now()) await new Promise((r) => setTimeout(r, fenceUntil - Date.now()));
+      if (this.closed || !p.member) return;
+    }
+    await this.removeMember(p, why, next);
+    // Outside the decision: the repair takes the cluster lock, which writers waiting for this decision may hold.
+    if (agreed.length > 0) void this.repairRecent(p, agreed).catch((error) => this.log(`repair after dropping ${p.nodeId}: ${(error as Error).message}`));
   }
 
-  /** From now on this replica goes on alone: the bitmap keeps what the partner misses, under a new generation. */
-  private async markPartnerNotSynchronized(reason: string): Promise<void> {
-    this.bitmap.freeze();
-    await this.generations.startNew();
+  /** Someone else keeps the group: this replica stops serving until it is resynced into it again. */
+  private async stepAside(p: Partner, reason: string): Promise<void> {
+    this.setRole('blocked', reason);
+    await this.setPartnerState(p, 'unknown', reason);
+  }
+
+  /** p leaves this replica's group: its bitmap keeps what it misses, the group moves to generation `next`. */
+  private async removeMember(p: Partner, reason: string, next: string): Promise<void> {
+    if (!p.member && p.state !== 'synchronized') return;
+    p.stopResync = true;
+    p.bitmap.freeze();
+    if (this.generations.state.current !== next) await this.generations.startNew(next);
     await this.local.flush();
-    await this.setPartnerState('not-synchronized', reason);
-    if (this.role !== 'serving') this.setRole('serving', reason);
-  }
-
-  // ---------------------------------------------------------------- resync (this replica is newer)
-
-  private async startResyncTo(regions: number[], full: boolean): Promise<void> {
-    if (this.role !== 'serving') this.setRole('serving', 'newest replica');
-    await this.setPartnerState('resync-to-partner');
-    for (const r of regions) {
-      if (this.bitmap.isDirty(r)) continue;
-      const marking = this.bitmap.beginWrite(r * this.regionBytes, 1);
-      if (marking) await marking;
-      this.bitmap.endWrite(r * this.regionBytes, 1, false);
+    await this.setPartnerState(p, 'not-synchronized', reason);
+    // Reachable still (it failed a write, or others dropped it): it must stop serving and rejoin.
+    if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'out', reason })));
+    // A join someone else coordinated for a replica may have died with p: start it again from here.
+    for (const q of this.partners) {
+      if (q !== p && q.state === 'resync-to-partner' && !q.resyncRun) {
+        await this.setPartnerState(q, 'not-synchronized', `its join was abandoned when ${p.nodeId} left`);
+        this.scheduleRejoin(q);
+      }
     }
-    this.bitmap.freeze();
-    this.stopResync = false;
-    this.resyncRun = this.copyRegions(full ? 'full' : 'fast').catch((error) => {
-      if (!(error instanceof PartnerUnreachable)) this.emit('error-log', `resync to ${this.partner.nodeId} stopped: ${(error as Error).message}`);
-    });
   }
 
-  private async copyRegions(kind: 'fast' | 'full'): Promise<void> {
+  /** A member asks us to agree that `nodeId` leaves the group. */
+  private async answerDrop(from: Partner, request: DropRequest): Promise<{ ok: boolean; why?: string }> {
+    if (this.role !== 'serving') return { ok: false, why: `${this.config.localNodeId} does not serve (${this.blockReason})` };
+    if (!from.member || from.state !== 'synchronized') return { ok: false, why: `${this.config.localNodeId} does not count ${from.nodeId} in its group` };
+    const target = this.partnerById(request.nodeId);
+    if (!target) return { ok: false, why: `${request.nodeId} is not a replica of this device` };
+    if (!target.member) return { ok: true };
+    const current = this.generations.state.current;
+    if (current !== request.from && current !== request.next) return { ok: false, why: `generation moved (${current})` };
+    await this.removeMember(target, `${from.nodeId} lost it and this replica agreed (${request.reason})`, request.next);
+    return { ok: true };
+  }
+
+  /**
+   * A dropped replica's last writes (never acknowledged) may have reached one member and not another. Every extent
+   * it wrote recently, here or at an agreeing member, is copied from here to those members, under the cluster lock.
+   */
+  private async repairRecent(dropped: Partner, agreed: Partner[]): Promise<void> {
+    const extents = new Set(recentExtents(dropped));
+    for (const q of agreed) {
+      try {
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'repair-list', nodeId: dropped.nodeId })));
+        for (const e of JSON.parse(r.payload.toString('utf8')).extents as number[]) extents.add(e);
+      } catch {
+        return; // q is going too: its own decision follows
+      }
+    }
+    if (extents.size === 0) return;
+    const buf = Buffer.allocUnsafe(ACTIVITY_EXTENT_BYTES);
+    const size = this.local.sizeBytes;
+    const blockSize = this.local.blockSize;
+    for (const e of [...extents].sort((a, b) => a - b)) {
+      const position = e * ACTIVITY_EXTENT_BYTES;
+      const length = Math.min(ACTIVITY_EXTENT_BYTES, size - position);
+      if (length <= 0) continue;
+      if (this.closed || this.role !== 'serving') return;
+      const slot = await this.lock.acquire(position / blockSize, length / blockSize);
+      try {
+        await this.local.read(buf, 0, length, position);
+        for (const q of agreed) if (q.channel.connected && q.state === 'synchronized') await q.channel.request(FrameType.Write, 0, position, 0, buf, 0, length).catch(() => undefined);
+      } finally {
+        this.lock.release(slot);
+      }
+    }
+    this.log(`HA ${this.config.deviceId}: aligned ${extents.size} recently written extent(s) of ${dropped.nodeId} across the remaining replicas`);
+  }
+
+  // ---------------------------------------------------------------- rejoining (this replica coordinates)
+
+  /**
+   * The member with the highest priority coordinates joins (members of a serving group serve, or are about to be
+   * dropped; if that one does not serve, the join waits until it is dropped).
+   */
+  private isCoordinator(): boolean {
+    if (this.role !== 'serving') return false;
+    return !this.members().some((q) => q.state === 'synchronized' && q.channel.connected && outranks(q.cfg.priority, q.nodeId, this.config.priority, this.config.localNodeId));
+  }
+
+  private scheduleRejoin(p: Partner): void {
+    clearTimeout(p.retryTimer);
+    p.retryTimer = setTimeout(() => {
+      if (!this.closed && p.channel.connected && !p.member && this.role === 'serving') this.rehandshake(p);
+    }, 1000);
+    p.retryTimer.unref();
+  }
+
+  /**
+   * p (older, or same with regions in doubt) joins the group: the other members send it their writes from now on
+   * and say what they know it misses; we copy the union from here, they commit, p adopts our generation.
+   */
+  private async startRejoin(p: Partner, peer: PeerState): Promise<void> {
+    if (p.resyncRun) return;
+    this.log(`HA ${this.config.deviceId}: coordinating the join of ${p.nodeId} (${this.partners.map((q) => `${q.nodeId} ${q.state}${q.member ? ' member' : ''}${q.channel.connected ? '' : ' unreachable'}`).join(', ')})`);
+    p.stopResync = false;
+    await this.setPartnerState(p, 'resync-to-partner');
+    const union = unionRegions(this, p, peer, []);
+    const others = this.members().filter((q) => q !== p);
+    const prepared: Partner[] = [];
+    for (const q of others) {
+      let answer: { ok: boolean; why?: string; dirty?: Record<string, number[] | null> };
+      try {
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-prepare', nodeId: p.nodeId })));
+        answer = JSON.parse(r.payload.toString('utf8'));
+      } catch (error) {
+        answer = { ok: false, why: (error as Error).message };
+      }
+      if (!answer.ok) {
+        this.log(`HA ${this.config.deviceId}: ${p.nodeId} cannot rejoin yet: ${q.nodeId}: ${answer.why}`);
+        for (const done of prepared) done.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-abort', nodeId: p.nodeId })));
+        await this.setPartnerState(p, 'not-synchronized', `join postponed: ${answer.why}`);
+        this.scheduleRejoin(p);
+        return;
+      }
+      prepared.push(q);
+      mergeRegions(union, Object.values(answer.dirty ?? {}));
+    }
+    // The union goes into p's bitmap (sticky), which the copy then empties.
+    await markRegions(p.bitmap, union.full ? Array.from({ length: p.bitmap.regionCount }, (_, i) => i) : union.regions, this.local.sizeBytes);
+    p.bitmap.freeze();
+    p.resyncRun = this.copyRegions(p, union.full ? 'full' : 'fast', prepared)
+      .catch(async (error) => {
+        if (!(error instanceof PartnerUnreachable)) this.log(`resync to ${p.nodeId} stopped: ${(error as Error).message}`);
+        for (const q of prepared) if (q.channel.connected) q.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-abort', nodeId: p.nodeId })));
+        if (!this.closed && p.state === 'resync-to-partner') {
+          await this.setPartnerState(p, 'not-synchronized', `resync stopped: ${(error as Error).message}`).catch(() => undefined);
+          this.scheduleRejoin(p);
+        }
+      })
+      .finally(() => {
+        p.resyncRun = null;
+      });
+  }
+
+  private async copyRegions(p: Partner, kind: 'fast' | 'full', prepared: Partner[]): Promise<void> {
     const regionBytes = this.regionBytes;
     const size = this.local.sizeBytes;
     const blockSize = this.local.blockSize;
-    const regions = this.bitmap.dirtyRegions();
+    let regions = p.bitmap.dirtyRegions();
     const total = Math.min(regions.length * regionBytes, size);
     const started = Date.now();
-    this.emitEvent({ type: 'ResyncStarted', partnerNodeId: this.partner.nodeId, direction: 'to-partner', kind, bytes: total });
+    const announce = regions.length > 0;
+    if (announce) this.emitEvent({ type: 'ResyncStarted', partnerNodeId: p.nodeId, direction: 'to-partner', kind, bytes: total });
     const rate = this.config.resyncBytesPerSecond ?? 0;
     let done = 0;
     let lastProgress = Date.now();
-    let next = 0;
-    // A few regions in flight at once: one at a time would leave both disks idle for a round trip per region.
-    const copyOne = async (buf: Buffer): Promise<void> => {
-      while (next < regions.length) {
-        if (this.stopResync || this.closed) return;
-        const region = regions[next++];
-        const position = region * regionBytes;
-        const length = Math.min(regionBytes, size - position);
-        if (length <= 0) continue;
-        const first = position / blockSize;
-        const blocks = length / blockSize;
-        let slot = this.localLock.tryAcquire(first, blocks);
-        if (slot < 0) slot = await this.localLock.acquire(first, blocks);
-        try {
-          await this.local.read(buf, 0, length, position);
-          await this.channel.request(FrameType.ResyncData, 0, position, 0, buf, 0, length);
-          this.bitmap.cleanRegion(region);
-        } finally {
-          this.localLock.release(slot);
+    const copyPass = async (list: number[]): Promise<void> => {
+      let next = 0;
+      const copyOne = async (buf: Buffer): Promise<void> => {
+        while (next < list.length) {
+          if (p.stopResync || this.closed) return;
+          const region = list[next++];
+          const position = region * regionBytes;
+          const length = Math.min(regionBytes, size - position);
+          if (length <= 0) continue;
+          const slot = await this.lock.acquire(position / blockSize, length / blockSize);
+          try {
+            await this.local.read(buf, 0, length, position);
+            await p.channel.request(FrameType.ResyncData, 0, position, 0, buf, 0, length);
+            p.bitmap.cleanRegion(region);
+          } finally {
+            this.lock.release(slot);
+          }
+          done += length;
+          this.resyncedBytes += length;
+          if (rate > 0) {
+            const due = started + (done / rate) * 1000;
+            if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+          }
+          if (Date.now() - lastProgress >= 1000) {
+            lastProgress = Date.now();
+            await p.bitmap.flush();
+            this.emitEvent({ type: 'ResyncProgress', partnerNodeId: p.nodeId, doneBytes: done, totalBytes: Math.max(total, done) });
+          }
         }
-        done += length;
-        this.resyncedBytes += length;
-        if (rate > 0) {
-          const due = started + (done / rate) * 1000;
-          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-        }
-        if (Date.now() - lastProgress >= 1000) {
-          lastProgress = Date.now();
-          await this.bitmap.flush();
-          this.emitEvent({ type: 'ResyncProgress', partnerNodeId: this.partner.nodeId, doneBytes: done, totalBytes: total });
-        }
-      }
+      };
+      // A few regions in flight at once: one at a time would leave both disks idle for a round trip per region.
+      await Promise.all(Array.from({ length: Math.min(RESYNC_IN_FLIGHT, list.length) }, () => copyOne(Buffer.allocUnsafe(regionBytes))));
+      if (p.stopResync || this.closed) throw new PartnerUnreachable(p.nodeId, 'resync stopped');
     };
-    await Promise.all(Array.from({ length: RESYNC_IN_FLIGHT }, () => copyOne(Buffer.allocUnsafe(regionBytes))));
-    if (this.stopResync || this.closed) return;
-    await this.local.flush();
-    await this.bitmap.flush();
-    const reservations = this.prHooks?.snapshot();
-    await this.channel.request(FrameType.State, STATE_RESYNC_DONE, 0, 0, Buffer.from(JSON.stringify({ generation: this.generations.state, reservations })));
-    await this.setPartnerState('synchronized');
-    if (this.peer) this.peer.role = 'serving';
-    this.emitEvent({ type: 'ResyncCompleted', partnerNodeId: this.partner.nodeId, kind, bytes: done, seconds: (Date.now() - started) / 1000 });
+    for (let round = 0; ; round++) {
+      // Regions marked while we copied (a member's write p did not get before that member was prepared): again.
+      for (let pass = 0; regions.length > 0; pass++) {
+        if (pass >= 50) throw new Error(`${regions.length} region(s) still differ after ${pass} passes`);
+        await copyPass(regions);
+        regions = p.bitmap.dirtyRegions().filter((r) => p.bitmap.isSticky(r));
+      }
+      // Joins end one at a time: a replica whose join ends first is a member when we look, never in between.
+      const release = await this.joinTurn();
+      try {
+        const unprepared = this.members().filter((q) => q !== p && !prepared.includes(q));
+        if (unprepared.length === 0) {
+          await this.commitJoin(p, prepared);
+          break;
+        }
+        if (round >= 4) throw new Error(`the group kept changing during the join of ${p.nodeId}`);
+        // Members that joined while we copied must send p their writes too, and say what p misses.
+        for (const q of unprepared) {
+          const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-prepare', nodeId: p.nodeId })));
+          const answer = JSON.parse(r.payload.toString('utf8')) as { ok: boolean; why?: string; dirty?: Record<string, number[] | null> };
+          if (!answer.ok) throw new Error(`${q.nodeId} cannot take part in the join of ${p.nodeId}: ${answer.why}`);
+          prepared.push(q);
+          const union: RegionUnion = { full: false, regions: [] };
+          mergeRegions(union, Object.values(answer.dirty ?? {}));
+          await markRegions(p.bitmap, union.full ? Array.from({ length: p.bitmap.regionCount }, (_, i) => i) : union.regions, this.local.sizeBytes);
+        }
+      } finally {
+        release();
+      }
+      regions = p.bitmap.dirtyRegions().filter((r) => p.bitmap.isSticky(r));
+    }
+    if (announce) this.emitEvent({ type: 'ResyncCompleted', partnerNodeId: p.nodeId, kind, bytes: done, seconds: (Date.now() - started) / 1000 });
   }
 
-  /** Operator decision after a split-brain: this replica's data survives; the partner takes a copy of it. */
+  private joinQueue: Promise<void> = Promise.resolve();
+
+  /** Waits for this replica's turn to end a join; call the returned function when done. */
+  private joinTurn(): Promise<() => void> {
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const turn = this.joinQueue.then(() => release);
+    this.joinQueue = this.joinQueue.then(() => mine);
+    return turn;
+  }
+
+  /** Everything copied: the prepared members commit, p takes our generation and the group, and is a member here. */
+  private async commitJoin(p: Partner, prepared: Partner[]): Promise<void> {
+    await this.local.flush();
+    await p.bitmap.flush();
+    for (const q of prepared) {
+      const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-commit', nodeId: p.nodeId })));
+      const answer = JSON.parse(r.payload.toString('utf8')) as { ok: boolean; why?: string };
+      if (!answer.ok) throw new Error(`${q.nodeId} did not commit the join of ${p.nodeId}: ${answer.why}`);
+    }
+    const outside: Record<string, number[] | null> = {};
+    for (const q of this.partners) if (q !== p && !q.member) outside[q.nodeId] = listRegions(q.bitmap);
+    const body: ResyncDone = {
+      generation: this.generations.state,
+      reservations: this.prHooks?.snapshot(),
+      members: [this.config.localNodeId, ...prepared.map((q) => q.nodeId)],
+      outside,
+    };
+    await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'resync-done', ...body })));
+    await this.setPartnerState(p, 'synchronized');
+    if (p.peer) p.peer.role = 'serving';
+  }
+
+  /** The coordinator asks us (a member) to send `nodeId` our writes from now on, and what we know it misses. */
+  private async answerJoinPrepare(from: Partner, nodeId: string): Promise<{ ok: boolean; why?: string; dirty?: Record<string, number[] | null> }> {
+    const target = this.partnerById(nodeId);
+    if (this.role !== 'serving') return { ok: false, why: `${this.config.localNodeId} does not serve` };
+    if (!from.member || from.state !== 'synchronized') return { ok: false, why: `${this.config.localNodeId} does not count ${from.nodeId} in its group` };
+    if (!target) return { ok: false, why: `${nodeId} is not a replica of this device` };
+    if (!target.channel.connected) return { ok: false, why: `no sync link from ${this.config.localNodeId} to ${nodeId}` };
+    if (target.member) await this.removeMember(target, `${from.nodeId} rejoins it`, this.nextGeneration(target));
+    await this.setPartnerState(target, 'resync-to-partner');
+    const dirty: Record<string, number[] | null> = {};
+    for (const q of this.partners) dirty[q.nodeId] = listRegions(q.bitmap);
+    target.preparedRegions = dirty[nodeId] ?? null;
+    return { ok: true, dirty };
+  }
+
+  private async answerJoinCommit(from: Partner, nodeId: string): Promise<{ ok: boolean; why?: string }> {
+    const target = this.partnerById(nodeId);
+    if (!target || target.state !== 'resync-to-partner') return { ok: false, why: `${this.config.localNodeId} was not sending ${nodeId} its writes (${target?.state})` };
+    const regions = target.preparedRegions ?? Array.from({ length: target.bitmap.regionCount }, (_, i) => i);
+    for (const r of regions) target.bitmap.cleanRegion(r);
+    target.preparedRegions = null;
+    await target.bitmap.flush();
+    await this.setPartnerState(target, 'synchronized');
+    this.log(`HA ${this.config.deviceId}: ${nodeId} joined through ${from.nodeId}`);
+    return { ok: true };
+  }
+
+  /** The coordinator copied everything we missed: take its history and serve with the group. */
+  private async resyncDone(from: Partner, body: ResyncDone): Promise<void> {
+    await this.local.flush();
+    if (body.reservations !== undefined && this.prHooks) await this.prHooks.restore(body.reservations);
+    await this.generations.adopt(body.generation);
+    for (const q of this.partners) {
+      for (const region of q.bitmap.dirtyRegions()) q.bitmap.cleanRegion(region);
+      const outside = body.outside?.[q.nodeId];
+      if (outside !== undefined && !body.members.includes(q.nodeId)) {
+        // Out of the group: what the coordinator knows it misses, we now know too.
+        await markRegions(q.bitmap, outside ?? Array.from({ length: q.bitmap.regionCount }, (_, i) => i), this.local.sizeBytes);
+      }
+      await q.bitmap.flush();
+    }
+    for (const q of this.partners) {
+      if (body.members.includes(q.nodeId)) {
+        await this.setPartnerState(q, 'synchronized');
+        if (q.peer) q.peer.role = 'serving';
+      } else {
+        q.bitmap.freeze();
+        await this.setPartnerState(q, 'not-synchronized', `not in the group ${from.nodeId} resynced us into`);
+      }
+    }
+    this.setRole('serving', `resync from ${from.nodeId} completed`);
+  }
+
+  /** Operator decision after a split-brain: this replica's data survives; the others take a copy of it. */
   async resolveSplitBrainKeepingThis(): Promise<void> {
-    if (this.partnerState !== 'split-brain') throw new Error(`device ${this.config.deviceId} is not in split-brain (partner ${this.partnerState})`);
-    const reply = await this.channel.request(FrameType.State, STATE_RESOLVE, 0, 0, Buffer.from('{}'));
-    const peer = JSON.parse(reply.payload.toString('utf8')) as PeerState;
-    this.peer = peer;
-    this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: this.partner.nodeId, survivorNodeId: this.config.localNodeId });
-    // Both sides' changes since the split differ: copy the union (everything, if either bitmap is untrusted).
-    const set = new Set(this.bitmap.dirtyRegions());
-    if (peer.dirty === null) for (let i = 0; i < this.bitmap.regionCount; i++) set.add(i);
-    else for (const r of peer.dirty) set.add(r);
-    await this.startResyncTo([...set].sort((a, b) => a - b), peer.dirty === null);
+    const losers = this.partners.filter((p) => p.state === 'split-brain');
+    if (losers.length === 0) throw new Error(`device ${this.config.deviceId} is not in split-brain (partners ${this.partners.map((p) => `${p.nodeId} ${p.state}`).join(', ')})`);
+    await this.queue(async () => {
+      for (const p of losers) {
+        const reply = await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'resolve' })));
+        const peer = JSON.parse(reply.payload.toString('utf8')) as PeerState;
+        p.peer = peer;
+        this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: p.nodeId, survivorNodeId: this.config.localNodeId });
+        await this.setPartnerState(p, 'not-synchronized', 'split-brain resolved: this replica survives');
+      }
+      if (this.role !== 'serving') this.setRole('serving', 'chosen as the survivor of the split-brain');
+      // Both sides' changes since the split differ: copy the union (everything, if a bitmap is untrusted).
+      for (const p of losers) await this.startRejoin(p, p.peer!);
+    });
   }
 
   private watchLatency(): void {
-    const rtt = this.channel.rttMicros;
     const limit = this.config.latencyAlertMicros ?? 5000;
-    if (rtt > limit && Date.now() - this.lastLatencyAlert > 60_000) {
-      this.lastLatencyAlert = Date.now();
-      this.emitEvent({ type: 'SyncLatencyHigh', partnerNodeId: this.partner.nodeId, rttMicros: rtt });
+    for (const p of this.partners) {
+      const rtt = p.channel.rttMicros;
+      if (rtt > limit && Date.now() - p.lastLatencyAlert > 60_000) {
+        p.lastLatencyAlert = Date.now();
+        this.emitEvent({ type: 'SyncLatencyHigh', partnerNodeId: p.nodeId, rttMicros: rtt });
+      }
     }
   }
 
   // ---------------------------------------------------------------- the data path
 
+  /** Before any I/O: no decision pending, and no member silently gone (its decision comes first). */
+  ready(): Promise<void> | null {
+    if (this.pendingDecisions > 0) return this.settled();
+    for (const p of this.partners) if (p.member && p.state === 'synchronized' && !p.channel.connected) return this.lost(p, 'no sync link');
+    return null;
+  }
+
   async replicateWrite(buf: Buffer, offset: number, length: number, position: number, fua: boolean): Promise<void> {
+    const waiting = this.ready();
+    if (waiting) await waiting;
     if (this.role !== 'serving') throw unavailable(this.blockReason);
-    // While the partner is synchronized the marks are only an activity log (which regions may differ after a crash),
-    // so whole 4 MiB extents are marked: a sequential stream pays one durable bitmap write per extent, not per write.
-    // Alone, marks are exact: they are what a fast resync will copy.
-    const extents = this.partnerReceives;
-    const markStart = extents ? position - (position % ACTIVITY_EXTENT_BYTES) : position;
-    const markEnd = extents ? Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES) : position + length;
-    const markLength = markEnd - markStart;
-    const marking = this.bitmap.beginWrite(markStart, markLength);
-    if (marking) await marking;
-    let partnerHasIt = false;
+    const partners = this.partners;
+    const n = partners.length;
+    // While a partner receives our writes the marks are only an activity log (which regions may differ after a
+    // crash), so whole 4 MiB extents are marked: a sequential stream pays one durable bitmap write per extent, not
+    // per write. For a partner that does not receive them, marks are exact: they are what a fast resync will copy.
+    const r0 = partners[0].receives;
+    const r1 = n > 1 && partners[1].receives;
+    const markStart = position - (position % ACTIVITY_EXTENT_BYTES);
+    const markEnd = Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES);
+    const m0 = partners[0].bitmap.beginWrite(r0 ? markStart : position, r0 ? markEnd - markStart : length);
+    const m1 = n > 1 ? partners[1].bitmap.beginWrite(r1 ? markStart : position, r1 ? markEnd - markStart : length) : null;
+    if (m0) await m0;
+    if (m1) await m1;
+    const flags = (fua ? FrameFlag.Fua : 0) | (r0 && r1 ? FrameFlag.AlsoThird : 0);
+    let has0 = false;
+    let has1 = false;
+    let failed = false;
     try {
-      if (this.partnerReceives) {
-        const remote = this.channel.request(FrameType.Write, fua ? FrameFlag.Fua : 0, position, 0, buf, offset, length);
+      if (r0 || r1) {
+        const q0 = r0 ? partners[0].channel.request(FrameType.Write, flags, position, 0, buf, offset, length) : null;
+        const q1 = r1 ? partners[1].channel.request(FrameType.Write, flags, position, 0, buf, offset, length) : null;
         const localWrite = this.local.write(buf, offset, length, position, fua);
-        const [l, r] = await Promise.allSettled([localWrite, remote]);
+        const [l, a, b] = await Promise.allSettled([localWrite, q0, q1]);
         if (l.status === 'rejected') throw l.reason;
-        if (r.status === 'fulfilled') partnerHasIt = true;
-        else await this.partnerFailed(r.reason);
+        if (q0) {
+          if (a.status === 'fulfilled') has0 = true;
+          else {
+            failed = true;
+            await this.partnerFailed(partners[0], a.reason);
+          }
+        }
+        if (q1) {
+          if (b.status === 'fulfilled') has1 = true;
+          else {
+            failed = true;
+            await this.partnerFailed(partners[1], b.reason);
+          }
+        }
       } else {
         await this.local.write(buf, offset, length, position, fua);
       }
     } finally {
-      this.bitmap.endWrite(markStart, markLength, partnerHasIt);
+      partners[0].bitmap.endWrite(r0 ? markStart : position, r0 ? markEnd - markStart : length, has0);
+      if (n > 1) partners[1].bitmap.endWrite(r1 ? markStart : position, r1 ? markEnd - markStart : length, has1);
     }
-    if (!partnerHasIt && this.role !== 'serving') throw unavailable(this.blockReason);
+    if (failed && this.role !== 'serving') throw unavailable(this.blockReason);
   }
 
   async replicateDiscard(position: number, length: number): Promise<void> {
+    const waiting = this.ready();
+    if (waiting) await waiting;
     if (this.role !== 'serving') throw unavailable(this.blockReason);
     const discard = this.local.discard?.bind(this.local);
     if (!discard) throw new StoreError('the store cannot deallocate', 'IO');
-    const marking = this.bitmap.beginWrite(position, length);
-    if (marking) await marking;
-    let partnerHasIt = false;
+    const receivers = this.partners.filter((p) => p.receives);
+    for (const p of this.partners) {
+      const marking = p.bitmap.beginWrite(position, length);
+      if (marking) await marking;
+    }
+    const has = new Set<Partner>();
+    let failed = false;
     try {
-      if (this.partnerReceives) {
-        const lengthField = Buffer.alloc(6);
-        lengthField.writeUIntBE(length, 0, 6);
-        const remote = this.channel.request(FrameType.Discard, 0, position, length <= 0xffffffff ? length : 0, lengthField);
-        const [l, r] = await Promise.allSettled([discard(position, length), remote]);
-        if (l.status === 'rejected') throw l.reason;
-        if (r.status === 'fulfilled') partnerHasIt = true;
-        else await this.partnerFailed(r.reason);
-      } else {
-        await discard(position, length);
+      const lengthField = Buffer.alloc(6);
+      lengthField.writeUIntBE(length, 0, 6);
+      const flags = receivers.length === 2 ? FrameFlag.AlsoThird : 0;
+      const remotes = receivers.map((p) => p.channel.request(FrameType.Discard, flags, position, length <= 0xffffffff ? length : 0, lengthField));
+      const [l, ...rs] = await Promise.allSettled([discard(position, length), ...remotes]);
+      if (l.status === 'rejected') throw l.reason;
+      for (let i = 0; i < rs.length; i++) {
+        const r = rs[i];
+        if (r.status === 'fulfilled') has.add(receivers[i]);
+        else {
+          failed = true;
+          await this.partnerFailed(receivers[i], r.reason);
+        }
       }
     } finally {
-      this.bitmap.endWrite(position, length, partnerHasIt);
+      for (const p of this.partners) p.bitmap.endWrite(position, length, has.has(p));
     }
-    if (!partnerHasIt && this.role !== 'serving') throw unavailable(this.blockReason);
+    if (failed && this.role !== 'serving') throw unavailable(this.blockReason);
   }
 
-  /** A PERSISTENT RESERVE OUT that changed the state here, applied on the partner before GOOD. */
+  /** A PERSISTENT RESERVE OUT that changed the state here, applied on every partner receiving writes before GOOD. */
   async replicatePr(op: unknown, nexus: { initiatorPortName: string; targetPortName: string; relativeTargetPortId: number }): Promise<void> {
+    const waiting = this.ready();
+    if (waiting) await waiting;
     if (this.role !== 'serving') throw unavailable(this.blockReason);
-    if (!this.partnerReceives) return;
-    try {
-      await this.channel.request(FrameType.PrApply, 0, 0, 0, Buffer.from(JSON.stringify({ op, nexus })));
-    } catch (error) {
-      await this.partnerFailed(error);
-      if (this.role !== 'serving') throw unavailable(this.blockReason);
+    const receivers = this.partners.filter((p) => p.receives);
+    if (receivers.length === 0) return;
+    const body = Buffer.from(JSON.stringify({ op, nexus }));
+    const results = await Promise.allSettled(receivers.map((p) => p.channel.request(FrameType.PrApply, 0, 0, 0, body)));
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r.status === 'rejected') await this.partnerFailed(receivers[i], r.reason);
     }
+    if (this.role !== 'serving') throw unavailable(this.blockReason);
   }
 
   async replicateFlush(): Promise<void> {
+    const waiting = this.ready();
+    if (waiting) await waiting;
     if (this.role !== 'serving') throw unavailable(this.blockReason);
-    if (this.partnerReceives) {
-      const [l, r] = await Promise.allSettled([this.local.flush(), this.channel.request(FrameType.Flush, 0, 0, 0)]);
-      if (l.status === 'rejected') throw l.reason;
-      if (r.status === 'rejected') await this.partnerFailed(r.reason);
-    } else {
-      await this.local.flush();
+    const receivers = this.partners.filter((p) => p.receives);
+    const [l, ...rs] = await Promise.allSettled([this.local.flush(), ...receivers.map((p) => p.channel.request(FrameType.Flush, 0, 0, 0))]);
+    if (l.status === 'rejected') throw l.reason;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i];
+      if (r.status === 'rejected') await this.partnerFailed(receivers[i], r.reason);
     }
+    if (this.role !== 'serving') throw unavailable(this.blockReason);
   }
 
-  private async partnerFailed(reason: unknown): Promise<void> {
+  private async partnerFailed(p: Partner, reason: unknown): Promise<void> {
     if (reason instanceof PartnerRefused) {
-      // The partner is there but could not apply it (its disk failed): it is no longer a copy of ours.
-      if (this.partnerState === 'synchronized' || this.partnerState === 'resync-to-partner') {
-        this.stopResync = true;
-        await this.markPartnerNotSynchronized(`the partner failed a write: ${reason.message}`);
-      }
+      // The partner is there but could not apply it (its disk failed, or it no longer counts us in its group).
+      if (p.state === 'synchronized' || p.state === 'resync-to-partner') await this.lost(p, reason.message, true);
       return;
     }
-    await this.partnerLost(reason instanceof Error ? reason.message : String(reason));
+    await this.lost(p, reason instanceof Error ? reason.message : String(reason));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopResync = true;
     clearTimeout(this.startupTimer);
     clearInterval(this.sweepTimer);
     clearInterval(this.latencyTimer);
-    this.network.unregister(this.config.deviceId, this.partner.nodeId);
-    await this.resyncRun?.catch(() => undefined);
-    await this.bitmap.flush().catch(() => undefined);
-    await this.bitmap.close();
+    clearInterval(this.recentTimer);
+    for (const p of this.partners) {
+      p.stopResync = true;
+      clearTimeout(p.retryTimer);
+      this.network.unregister(this.config.deviceId, p.nodeId);
+    }
+    for (const p of this.partners) await p.resyncRun?.catch(() => undefined);
+    for (const p of this.partners) {
+      await p.bitmap.flush().catch(() => undefined);
+      await p.bitmap.close();
+    }
   }
+}
+
+interface DropRequest {
+  nodeId: string;
+  from: string;
+  next: string;
+  reason: string;
+}
+
+interface ResyncDone {
+  generation: GenerationState;
+  reservations: unknown;
+  /** The group the target joins (the coordinator and the members that committed). */
+  members: string[];
+  /** For replicas outside the group: the regions they miss, as the coordinator knows them. */
+  outside?: Record<string, number[] | null>;
+}
+
+/** Higher priority wins; equal priorities: the larger node id. */
+function outranks(priorityA: number, idA: string, priorityB: number, idB: string): boolean {
+  return priorityA > priorityB || (priorityA === priorityB && idA > idB);
+}
+
+/** Marks regions dirty and sticky (what a resync must copy), durably. */
+async function markRegions(bitmap: DirtyBitmap, regions: number[], deviceBytes: number): Promise<void> {
+  const regionBytes = bitmap.regionBytes;
+  for (const r of regions) {
+    if (bitmap.isDirty(r) && bitmap.isSticky(r)) continue;
+    const at = r * regionBytes;
+    const length = Math.min(regionBytes, deviceBytes - at);
+    if (length <= 0) continue;
+    const marking = bitmap.beginWrite(at, length);
+    if (marking) await marking;
+    bitmap.endWrite(at, length, false);
+  }
+}
+
+function listRegions(bitmap: DirtyBitmap): number[] | null {
+  if (!bitmap.trusted || bitmap.dirtyCount > MAX_LISTED_REGIONS) return null;
+  return bitmap.dirtyRegions();
+}
+
+function recentExtents(p: Partner | undefined): number[] {
+  if (!p) return [];
+  return [...new Set([...p.recentBefore, ...p.recentNow])];
+}
+
+interface RegionUnion {
+  full: boolean;
+  regions: number[];
+}
+
+/** Regions that may differ between us and p: every bitmap here, every list p sent, and `more`. */
+function unionRegions(device: HaDevice, p: Partner, peer: PeerState, more: (number[] | null)[]): RegionUnion {
+  const union: RegionUnion = { full: false, regions: [] };
+  mergeRegions(union, [...device.partners.map((q) => listRegions(q.bitmap)), ...Object.values(peer.dirty ?? {}), ...more]);
+  if (p.bitmap.trusted === false) union.full = true;
+  return union;
+}
+
+function mergeRegions(union: RegionUnion, lists: (number[] | null | undefined)[]): void {
+  if (union.full) return;
+  const set = new Set(union.regions);
+  for (const l of lists) {
+    if (l === null) {
+      union.full = true;
+      union.regions = [];
+      return;
+    }
+    if (l) for (const r of l) set.add(r);
+  }
+  union.regions = [...set].sort((a, b) => a - b);
 }
 
 /** The BlockStore the LU sees: reads local, writes mirrored (see HaDevice). */
@@ -694,6 +1340,9 @@ class ReplicatedStore implements BlockStore {
   }
 
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    // While a member's fate is being decided this replica may be the one about to step aside: reads wait too.
+    const waiting = this.device.ready();
+    if (waiting) return waiting.then(() => this.read(buf, bufOffset, length, position));
     if (this.device.role !== 'serving') return Promise.reject(unavailable(this.device.blockReason));
     return this.device.local.read(buf, bufOffset, length, position);
   }
@@ -708,7 +1357,7 @@ class ReplicatedStore implements BlockStore {
 
   async grow(newSizeBytes: number): Promise<void> {
     await this.device.local.grow(newSizeBytes);
-    await this.device.bitmap.grow(newSizeBytes);
+    for (const p of this.device.partners) await p.bitmap.grow(newSizeBytes);
   }
 
   async close(): Promise<void> {
@@ -719,7 +1368,7 @@ class ReplicatedStore implements BlockStore {
 
 /**
  * The LU's range lock for a HA device: taken at the authority replica (see HaDevice.lockAuthority). Remote grants
- * are numbered from REMOTE_SLOT_BASE so that a slot says where to give it back. If the partner goes away while we
+ * are numbered from REMOTE_SLOT_BASE so that a slot says where to give it back. If the authority goes away while we
  * wait, the device decides first, then the request goes again to whoever is the authority now.
  */
 export class ClusterRangeLock implements RangeLock {
@@ -744,7 +1393,8 @@ export class ClusterRangeLock implements RangeLock {
         return id;
       } catch (error) {
         if (!(error instanceof PartnerUnreachable)) throw error;
-        await this.device.partnerLost(error.message);
+        const p = this.device.partnerById(authority.partnerNodeId);
+        if (p) await this.device.lost(p, error.message);
       }
     }
   }
@@ -763,7 +1413,7 @@ async function readPartnerState(file: string): Promise<PersistedPartner> {
     const parsed = JSON.parse(await fsp.readFile(file, 'utf8')) as PersistedPartner;
     if (parsed.state === 'synchronized' || parsed.state === 'not-synchronized') return parsed;
   } catch {
-    // absent: a new replica starts as a copy of its partner (initial sync decided by the generations)
+    // absent: a new replica starts as a copy of its partners (initial sync decided by the generations)
   }
   return { state: 'synchronized' };
 }

@@ -38,7 +38,11 @@ export const FrameType = {
 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
-export const FrameFlag = { Fua: 1, Error: 2 } as const;
+/**
+ * Fua: durable before the reply. Error: the reply carries an error message. AlsoThird (Write/Discard): the sender's
+ * other partner receives this write too — without it, the receiver records the regions as missing there.
+ */
+export const FrameFlag = { Fua: 1, Error: 2, AlsoThird: 4 } as const;
 
 export interface FrameHeader {
   type: number;

@@ -81,11 +81,17 @@ export class GenerationStore {
     return this.currentState;
   }
 
-  /** Starts a new generation (the replica goes on without its partner); durable before it resolves. */
-  startNew(): Promise<string> {
+  /**
+   * Starts a new generation (the replica goes on without a partner); durable before it resolves. Replicas that
+   * drop the same partner together pass the same id (derived from the old one and the remaining members), so they
+   * stay 'same'; starting the current id again changes nothing.
+   */
+  startNew(id: string = randomUUID()): Promise<string> {
+    checkGenerationId(id, 'new generation');
     return this.replace(() => {
       const old = this.currentState;
-      return { current: randomUUID(), history: [old.current, ...old.history].slice(0, GENERATION_HISTORY_LIMIT) };
+      if (old.current === id) return old;
+      return { current: id, history: [old.current, ...old.history].slice(0, GENERATION_HISTORY_LIMIT) };
     }).then((s) => s.current);
   }
 
