@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import type { PathPolicy } from '@tandem/initiator';
-import { spawnTracked, stopChild } from '../support/process';
+import { run, spawnTracked, stopChild } from '../support/process';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { haEvents, haPair, startNode, stopNode, type HaNode } from '../support/haPair';
@@ -32,6 +32,7 @@ else
     let dir: string | undefined;
     let a: HaNode;
     let b: HaNode;
+    let deviceId: string;
     let verifier: MpioVerifier | undefined;
     let witness: ChildProcess | undefined;
 
@@ -50,7 +51,7 @@ else
         witness.stderr?.setEncoding('utf8').on('data', (d: string) => (witnessLog += d));
         await until(() => /"msg":"ready"/.test(witnessLog), 'the witness', 10_000);
       }
-      ({ a, b } = await haPair({
+      ({ a, b, deviceId } = await haPair({
         witness: options.withWitness ? { a: [{ host: lab.a.gateway, port: 3264 }], b: [{ host: lab.b.gateway, port: 3264 }] } : undefined,
         dir,
         sizeBytes: SIZE,
@@ -61,6 +62,8 @@ else
           b: { exec: lab.exec('b'), front: lab.b.front, sync: lab.b.sync, heartbeat: lab.b.heartbeat },
         },
       }));
+      a.adminSocket = path.join(dir, 'node-a.sock');
+      b.adminSocket = path.join(dir, 'node-b.sock');
       await Promise.all([startNode(a), startNode(b)]);
       await until(async () => (await serving(a)) && (await serving(b)), 'both nodes serving', 30_000);
       verifier = await MpioVerifier.open([a.url, b.url], { spanBytes: SIZE, policy: options.policy ?? 'least-queue-depth' });
@@ -122,6 +125,15 @@ else
       // node-a never stopped serving, and every write it acknowledged is there; nothing is merged.
       await verifier!.moreWrites(100, 'through node-a after the split-brain');
       await finishLoad('sync and heartbeat cut');
+      // No control plane here: the operator keeps node-a's data through its admin socket (`tandem ha`).
+      const status = await run(process.execPath, [TANDEM_BIN, 'ha', 'status', '--socket', b.adminSocket!, '--json'], { timeoutMs: 30_000 });
+      expect(JSON.parse(status.stdout)[0].partners[0].state).toBe('split-brain');
+      const resolved = await run(process.execPath, [TANDEM_BIN, 'ha', 'resolve-split-brain', '--socket', a.adminSocket!, '--device', deviceId], { timeoutMs: 60_000 });
+      expect(resolved.stdout).toMatch(/resolved/);
+      await until(() => haEvents(a).some((e) => e.type === 'ResyncCompleted'), 'the copy to node-b', 30_000);
+      await until(() => serving(b), 'node-b serving again', 30_000);
+      expect(haEvents(b).map((e) => e.type)).toContain('SplitBrainResolved');
+      await compareImages();
     }, 150_000);
 
     it('a flapping sync link: short drops cost nothing, long ones a resync; the replicas end identical', async () => {

@@ -24,6 +24,8 @@ export interface HaNode {
   log: string;
   /** iscsi://host:port/iqn/0 */
   url: string;
+  /** `--admin-socket` path, when the test wants one. */
+  adminSocket?: string;
 }
 
 /** Where a node lives when it has a namespace of its own (test/support/netns.ts). */
@@ -195,7 +197,7 @@ export async function startNode(node: HaNode, timeoutMs = 20_000): Promise<void>
     delete store.sizeBytes;
   }
   fs.writeFileSync(node.configPath, JSON.stringify(config, null, 2));
-  const argv = [...node.exec, process.execPath, TANDEM_BIN, 'serve', '--config', node.configPath];
+  const argv = [...node.exec, process.execPath, TANDEM_BIN, 'serve', '--config', node.configPath, ...(node.adminSocket ? ['--admin-socket', node.adminSocket] : [])];
   const child = spawnTracked(argv[0], argv.slice(1), { env: { ...process.env, TANDEM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   node.child = child;
   await new Promise<void>((resolve, reject) => {

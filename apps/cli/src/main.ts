@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench/benchCommand';
 import { eventsCommand } from './events/eventsCommand';
+import { haCommand } from './ha/haCommand';
 import { lsfsCommand } from './lsfs/lsfsCommand';
 import { serveCommand } from './serve/serveCommand';
 import { stackCommand } from './stack/stackCommand';
@@ -22,6 +23,9 @@ export async function main(argv: string[]): Promise<void> {
   const exitAll = (c: Command): void => c.commands.forEach((sub) => (sub.exitOverride(exitOnUsageError).showHelpAfterError('(tandem lsfs --help lists the commands)'), exitAll(sub)));
   exitAll(lsfs);
   program.addCommand(lsfs);
+  const ha = haCommand().exitOverride(exitOnUsageError);
+  ha.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem ha --help lists the commands)'));
+  program.addCommand(ha);
   program.addCommand(witnessCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem witness --help lists the options)'));
   // Bad bench flags are one line (no help, no suggestions) and exit 2.
   program.addCommand(benchCommand().exitOverride(exitOnUsageError));

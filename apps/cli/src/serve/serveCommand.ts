@@ -6,6 +6,7 @@ import { ConfigurationError, formatHostPort } from '@tandem/iscsi';
 import { StoreError, formatSize } from '@tandem/storage';
 import { createLogger } from '../logger';
 import { ServeArgsError, ServeToken, buildServeConfig } from './parseServeArgs';
+import { startAdminSocket } from '../ha/adminSocket';
 
 /** Exit code for bad input (flags, files, sizes, ports): scripts can tell it from a crash. */
 export const EXIT_BAD_INPUT = 2;
@@ -30,6 +31,7 @@ export function serveCommand(): Command {
     .option('--discovery-chap <user:secret[:mutualuser:mutualsecret]>', 'require CHAP for discovery sessions', collect('discovery-chap'))
     .option('--nop-interval <seconds>', 'ping an idle initiator after this many seconds (default 10)', collect('nop-interval'))
     .option('--nop-timeout <seconds>', 'drop a connection whose initiator leaves a ping unanswered this long (default 15)', collect('nop-timeout'))
+    .option('--admin-socket <path>', 'UNIX socket (mode 0600) for `tandem ha status|resolve-split-brain` on this node')
     .option('--config <file>', 'the whole node from a JSON file (the node agent\'s HostConfig format, HA replicas included) instead of the flags above')
     .addHelpText('after', `
 Example:
@@ -40,12 +42,12 @@ Example:
     --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized
   tandem serve --listen 0.0.0.0:3260 --target iqn.2026-11.io.tandem:logs \\
     --lun 0=lsfs:/var/lib/tandem/logs.lsfs,size=500GiB,create   # log-structured, thin, snapshots`)
-    .action(async (opts: { config?: string }) => {
+    .action(async (opts: { config?: string; adminSocket?: string }) => {
       if (opts.config !== undefined && tokens.some((t) => t.flag === 'listen' || t.flag === 'target' || t.flag === 'lun')) {
         process.stderr.write('tandem serve: --config holds the whole node; do not combine it with --listen, --target or --lun\n');
         process.exit(EXIT_BAD_INPUT);
       }
-      await runServe(tokens, opts.config);
+      await runServe(tokens, opts.config, opts.adminSocket);
     });
 }
 
@@ -64,7 +66,7 @@ function readConfigFile(file: string): unknown {
   }
 }
 
-export async function runServe(tokens: ServeToken[], configFile?: string): Promise<void> {
+export async function runServe(tokens: ServeToken[], configFile?: string, adminSocket?: string): Promise<void> {
   const log = createLogger('tandem-serve');
   let host: TargetHost;
   try {
@@ -75,6 +77,15 @@ export async function runServe(tokens: ServeToken[], configFile?: string): Promi
       process.exit(EXIT_BAD_INPUT);
     }
     throw err;
+  }
+  if (adminSocket !== undefined) {
+    try {
+      await startAdminSocket(host, adminSocket, (m) => log.info({ component: 'admin' }, m));
+    } catch (err) {
+      process.stderr.write(`tandem serve: ${(err as Error).message}\n`);
+      await host.stop(500).catch(() => undefined);
+      process.exit(EXIT_BAD_INPUT);
+    }
   }
   const portals = host.server.listening().map((p) => `${formatHostPort(p.host, p.port)},${p.portalGroupTag}`);
   log.info({

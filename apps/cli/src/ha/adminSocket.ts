@@ -1,0 +1,119 @@
+/**
+ * The admin socket of `tandem serve --admin-socket PATH`: a UNIX socket (mode 0600: whoever may use it is root or
+ * the serving user) through which `tandem ha` asks a running node about its HA devices and, when no control plane
+ * is there, resolves a split-brain. One JSON object per line each way.
+ *
+ *   {"op":"status"}                                   → {"ok":true,"devices":[…]}
+ *   {"op":"resolve-split-brain","deviceId":"…"}       → {"ok":true} once the other replicas took this one's copy
+ */
+import { promises as fsp } from 'fs';
+import * as net from 'net';
+import type { TargetHost } from '@tandem/target-host';
+
+const MAX_REQUEST_BYTES = 4096;
+
+export interface HaDeviceStatus {
+  target: string;
+  lun: number;
+  deviceId: string;
+  role: string;
+  blockReason: string | null;
+  partners: { nodeId: string; state: string; member: boolean; connected: boolean }[];
+}
+
+export function haStatus(host: TargetHost): HaDeviceStatus[] {
+  return host.luns
+    .filter((l) => l.ha)
+    .map((l) => {
+      const ha = l.ha!;
+      return {
+        target: l.target,
+        lun: l.lun,
+        deviceId: l.deviceId,
+        role: ha.role,
+        blockReason: ha.role === 'serving' ? null : ha.blockReason,
+        partners: ha.partners.map((p) => ({ nodeId: p.nodeId, state: p.state, member: p.member, connected: p.channel.connected })),
+      };
+    });
+}
+
+async function answer(host: TargetHost, line: string): Promise<unknown> {
+  let request: { op?: unknown; deviceId?: unknown };
+  try {
+    request = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  if (request.op === 'status') return { ok: true, devices: haStatus(host) };
+  if (request.op === 'resolve-split-brain') {
+    if (typeof request.deviceId !== 'string') return { ok: false, error: 'deviceId missing' };
+    const lun = host.findDevice(request.deviceId);
+    if (!lun) return { ok: false, error: `no device ${request.deviceId} on this node` };
+    if (!lun.ha) return { ok: false, error: `device ${request.deviceId} is not a HA replica on this node` };
+    try {
+      await lun.ha.resolveSplitBrainKeepingThis();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+  return { ok: false, error: `unknown op ${JSON.stringify(request.op)} (status, resolve-split-brain)` };
+}
+
+/** Listens on `path` (a stale socket file left by a killed process is replaced; anything else there is refused). */
+export async function startAdminSocket(host: TargetHost, path: string, log: (message: string) => void): Promise<net.Server> {
+  const existing = await fsp.lstat(path).catch(() => null);
+  if (existing) {
+    if (!existing.isSocket()) throw new Error(`--admin-socket ${path}: a file that is not a socket is there; refusing to replace it`);
+    const alive = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(path, () => (probe.destroy(), resolve(true)));
+      probe.on('error', () => resolve(false));
+    });
+    if (alive) throw new Error(`--admin-socket ${path}: another process is listening there`);
+    await fsp.rm(path);
+  }
+  const server = net.createServer((socket) => {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.length > MAX_REQUEST_BYTES) return void socket.end(JSON.stringify({ ok: false, error: 'request too long' }) + '\n');
+      const at = buffered.indexOf('\n');
+      if (at < 0) return;
+      const line = buffered.slice(0, at);
+      buffered = '';
+      void answer(host, line).then((reply) => {
+        log(`admin socket: ${line.slice(0, 200)} → ${JSON.stringify(reply).slice(0, 200)}`);
+        socket.end(JSON.stringify(reply) + '\n');
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => (server.off('error', reject), resolve()));
+  });
+  await fsp.chmod(path, 0o600);
+  return server;
+}
+
+/** One request to a node's admin socket; rejects when nothing listens or no answer comes within `timeoutMs`. */
+export function askAdminSocket(path: string, request: object, timeoutMs = 120_000): Promise<{ ok: boolean; error?: string; [k: string]: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(path);
+    let buffered = '';
+    const timer = setTimeout(() => (socket.destroy(), reject(new Error(`no answer from ${path} within ${timeoutMs} ms`))), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(JSON.stringify(request) + '\n'));
+    socket.on('data', (d: string) => (buffered += d));
+    socket.on('error', (err) => (clearTimeout(timer), reject(new Error(`${path}: ${err.message} (is \`tandem serve --admin-socket ${path}\` running?)`))));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buffered));
+      } catch {
+        reject(new Error(`${path}: unreadable answer`));
+      }
+    });
+  });
+}
