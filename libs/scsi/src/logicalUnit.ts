@@ -49,6 +49,11 @@ export interface LogicalUnitOptions {
    * SYNCHRONIZE CACHE or FUA). Off for a write-through LU: every write is then durable before GOOD.
    */
   writeCache?: boolean;
+  /**
+   * Write-protected (a snapshot exported as a LU): commands that change the medium fail with DATA PROTECT / WRITE
+   * PROTECTED, and MODE SENSE reports WP.
+   */
+  readOnly?: boolean;
 }
 
 export const DEFAULT_MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
@@ -124,6 +129,8 @@ export class LogicalUnit {
    * UNMAP, WRITE SAME's UNMAP bit and GET LBA STATUS offered; a thick LU answers as fully provisioned.
    */
   readonly thinProvisioned: boolean;
+  /** Write-protected (see LogicalUnitOptions.readOnly). */
+  readonly readOnly: boolean;
   /** VPD B0h limits that depend on the block size. */
   readonly maxCompareAndWriteBlocks: number;
   readonly maxUnmapBlocks: number;
@@ -146,6 +153,7 @@ export class LogicalUnit {
     this.prStatePath = options.prStatePath ?? null;
     this.reservations = new PersistentReservations(this.prStatePath ? (loadPrState(this.prStatePath) ?? undefined) : undefined);
     this.lbaLock = options.lbaLock ?? new LbaRangeLock();
+    this.readOnly = options.readOnly === true;
     if (options.writeCache === false) this.modePages.setWriteCacheDefault(false);
     this.alua = new AluaState(Object.entries(options.aluaStates ?? {}).map(([group, state]) => [Number(group), state] as const));
     this.thinProvisioned = store.thin && typeof store.discard === 'function' && typeof store.mappedRanges === 'function';

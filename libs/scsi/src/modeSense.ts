@@ -8,6 +8,8 @@ import { ScsiTask } from './task';
 
 /** Device-specific parameter of the mode parameter header (SBC-3 6.4.1): WP clear, DPOFUA set. */
 const DEVICE_SPECIFIC_DPOFUA = 0x10;
+/** WP: the medium is write-protected (a read-only LU). */
+const WP = 0x80;
 
 export function modeSense6(lu: LogicalUnit, task: ScsiTask): void {
   const cdb = task.cdb;
@@ -47,13 +49,13 @@ function modeSense(lu: LogicalUnit, task: ScsiTask, ten: boolean, dbd: boolean, 
   if (ten) {
     data.writeUInt16BE(total - 2, 0);
     data[2] = 0; // medium type
-    data[3] = DEVICE_SPECIFIC_DPOFUA;
+    data[3] = DEVICE_SPECIFIC_DPOFUA | (lu.readOnly ? WP : 0);
     data[4] = descriptorLength === 16 ? 0x01 : 0x00; // LONGLBA
     data.writeUInt16BE(descriptorLength, 6);
   } else {
     data[0] = total - 1;
     data[1] = 0;
-    data[2] = DEVICE_SPECIFIC_DPOFUA;
+    data[2] = DEVICE_SPECIFIC_DPOFUA | (lu.readOnly ? WP : 0);
     data[3] = descriptorLength;
   }
   let at = headerLength;

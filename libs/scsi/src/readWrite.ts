@@ -176,6 +176,8 @@ async function writeFrom(lu: LogicalUnit, task: ScsiTask, buf: Buffer, length: n
 export function failStoreError(lu: LogicalUnit, task: ScsiTask, err: unknown, mediumAsc: Asc): void {
   if (err instanceof StoreError && err.code === 'UNAVAILABLE') {
     lu.fail(task, SenseKey.NotReady, Asc.LuNotAccessibleTargetPortInUnavailableState);
+  } else if (err instanceof StoreError && err.code === 'READ_ONLY') {
+    lu.fail(task, SenseKey.DataProtect, Asc.WriteProtected);
   } else if (err instanceof StoreError && err.code === 'CLOSED') {
     lu.fail(task, SenseKey.NotReady, Asc.LuNotReadyCauseNotReportable);
   } else {

@@ -17,6 +17,13 @@ import { requestSense } from './requestSense';
 import { Asc, SenseKey, buildSense, checkCondition, reservationConflict } from './sense';
 import { ItNexus, ScsiTargetDevice, ScsiTask, TaskAborter } from './task';
 
+/** Commands that change the medium (refused by a write-protected LU). */
+const MEDIUM_CHANGING = new Set<number>([
+  Opcode.Write6, Opcode.Write10, Opcode.Write12, Opcode.Write16,
+  Opcode.WriteAndVerify10, Opcode.WriteAndVerify12, Opcode.WriteAndVerify16,
+  Opcode.WriteSame10, Opcode.WriteSame16, Opcode.Unmap, Opcode.CompareAndWrite,
+]);
+
 export interface ScsiTargetOptions {
   /** LUs presented from the start, as [lun, lu] pairs. */
   luns?: Iterable<readonly [number, LogicalUnit]>;
@@ -221,6 +228,8 @@ export class ScsiTarget implements ScsiTargetDevice {
       const access = entry.serviceActionAccess === null ? entry.access : entry.serviceActionAccess[cdb[1] & 0x1f];
       if (access !== AccessClass.Reservation && lu.reservations.conflicts(nexus, access)) return reservationConflict(task);
     }
+    // A write-protected LU refuses whatever would change its medium (SBC-3 4.11).
+    if (lu.readOnly && MEDIUM_CHANGING.has(opcode)) return lu.fail(task, SenseKey.DataProtect, Asc.WriteProtected);
     return entry.handler(lu, task);
   }
 

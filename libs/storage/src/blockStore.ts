@@ -41,7 +41,7 @@ export interface ByteRange {
 
 export class StoreError extends Error {
   /** UNAVAILABLE: this replica may not serve right now (HA: blocked, or waiting for resync); another path may. */
-  constructor(message: string, readonly code: 'ENOENT' | 'EEXIST' | 'SIZE_MISMATCH' | 'BAD_SIZE' | 'BAD_SECTOR' | 'IO' | 'CLOSED' | 'UNAVAILABLE') {
+  constructor(message: string, readonly code: 'ENOENT' | 'EEXIST' | 'SIZE_MISMATCH' | 'BAD_SIZE' | 'BAD_SECTOR' | 'IO' | 'CLOSED' | 'UNAVAILABLE' | 'READ_ONLY') {
     super(message);
     this.name = 'StoreError';
   }

@@ -31,6 +31,11 @@ const lsfsStoreSchema = z.object({
   segmentBytes: z.number().int().min(64 * 1024).max(4 * 1024 * 1024 * 1024).optional(),
   /** RAM for index pages, default 16 MiB. */
   indexCacheBytes: z.number().int().min(64 * 1024).optional(),
+  /**
+   * Export this snapshot of the store as a read-only LU (WRITE and UNMAP fail with DATA PROTECT). When the same
+   * directory is also served live by this node, the snapshot is read through that open store.
+   */
+  snapshot: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 letters, digits, ".", "_" or "-"').optional(),
 }).strict();
 
 /**
@@ -169,6 +174,11 @@ export function parseHostConfig(input: unknown): HostConfig {
         throw new HostConfigError(`target ${t.name}: LUN ${l.lun}: physical block size ${l.physicalBlockSize} is smaller than its ${l.blockSize}-byte sector`);
       }
       seen.add(l.lun);
+      if (l.store.kind === 'lsfs' && l.store.snapshot !== undefined) {
+        const where = `target ${t.name} LUN ${l.lun} (snapshot ${l.store.snapshot})`;
+        if (l.store.create || l.store.sizeBytes !== undefined) throw new HostConfigError(`${where}: a snapshot LU opens an existing store: no create or size`);
+        if (l.ha || l.cache) throw new HostConfigError(`${where}: a snapshot LU is read-only and local: no ha or cache section`);
+      }
       if (l.ha) {
         const where = `target ${t.name} LUN ${l.lun}`;
         if (!config.replication) throw new HostConfigError(`${where} is a HA replica, but the node has no "replication" section (node id, sync and heartbeat addresses)`);

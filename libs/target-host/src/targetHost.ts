@@ -7,7 +7,8 @@ import { createHash } from 'crypto';
 import { IscsiServer, Logger } from '@tandem/iscsi';
 import { AluaAccessState, LogicalUnit, LuRegistry, MAX_LUN, ScsiTarget, applyReservationOperation, persistReservations } from '@tandem/scsi';
 import { HaDevice, SyncNetwork, seedInitialSync, type HaEvent } from '@tandem/replication';
-import { BlockStore, CachedStore, FlatStore, LsfsStore } from '@tandem/storage';
+import * as path from 'path';
+import { BlockStore, CachedStore, FlatStore, LsfsStore, type LsfsSnapshot } from '@tandem/storage';
 import { HostConfig, HostConfigError, LunConfig, TargetConfig, lunSchema, parseHostConfig, targetSchema } from './hostConfig';
 import { LuStats } from './luStats';
 
@@ -23,6 +24,8 @@ export interface HostedLun {
   config: LunConfig;
   /** Set when the LUN is one replica of a HA device. */
   ha?: HaDevice;
+  /** The LSFS store under the LU (live LUNs of kind lsfs): its snapshots can be exported and managed. */
+  lsfs?: LsfsStore;
 }
 
 /** What a HA LUN opens with: the node's sync network, the port groups it is exported through, who hears events. */
@@ -32,6 +35,8 @@ interface HaContext {
   onEvent: (lun: HostedLun, event: HaEvent) => void;
   /** Warnings about a LU's set-up (e.g. a small cache). */
   log?: (message: string) => void;
+  /** The LSFS store this node already serves live from `dir` (a snapshot LU reads through it). */
+  findLsfs?: (dir: string) => LsfsStore | undefined;
 }
 
 interface HostedTarget {
@@ -60,7 +65,13 @@ export class TargetHost {
   onHaEvent: (lun: HostedLun, event: HaEvent) => void = (lun, event) => this.log.info({ target: lun.target, lun: lun.lun, ...event }, 'HA event');
 
   private haContext(): HaContext {
-    return { network: this.network, portGroups: this.server.portalGroupTags(), onEvent: (l, e) => this.onHaEvent(l, e), log: (m) => this.log.warn({}, m) };
+    return {
+      network: this.network,
+      portGroups: this.server.portalGroupTags(),
+      onEvent: (l, e) => this.onHaEvent(l, e),
+      log: (m) => this.log.warn({}, m),
+      findLsfs: (dir) => findLsfs(this.hosted, dir),
+    };
   }
 
   /** LUs presented right now. */
@@ -184,6 +195,10 @@ export class TargetHost {
     const t = this.requireTarget(target);
     const hosted = this.findLun(target, lun);
     if (!hosted) return false;
+    const readers = hosted.lsfs ? this.hosted.filter((h) => h !== hosted && h.store.kind === 'lsfs' && h.config.store.kind === 'lsfs' && h.config.store.snapshot !== undefined && path.resolve(h.config.store.path) === path.resolve(hosted.lsfs!.location)) : [];
+    if (readers.length > 0) {
+      throw new HostConfigError(`target ${target} LUN ${lun}: its snapshots are exported as ${readers.map((r) => `${r.target} LUN ${r.lun}`).join(', ')}; remove those first`);
+    }
     t.device.removeLun(hosted.lun);
     this.hosted.splice(this.hosted.indexOf(hosted), 1);
     await this.drainAndClose(hosted);
@@ -230,6 +245,7 @@ export class TargetHost {
         portGroups: [...new Set(config.portals.map((p) => p.portalGroupTag))].sort((a, b) => a - b),
         onEvent: (l, e) => host?.onHaEvent(l, e),
         log: (m) => log.warn({}, m),
+        findLsfs: (dir) => findLsfs(opened, dir),
       };
       const server = new IscsiServer({
         portals: config.portals.map((p) => ({ ...p })),
@@ -246,12 +262,19 @@ export class TargetHost {
         const device = new ScsiTarget({ registry });
         const { luns, ...targetOnly } = t;
         targets.set(t.name.toLowerCase(), { config: targetOnly, device });
-        for (const l of luns) {
-          const hosted = await openLun(t.name, l, context);
-          opened.push(hosted);
-          device.addLun(hosted.lun, hosted.unit);
-        }
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
+      }
+      // Live LUNs first, then snapshot LUNs: a snapshot of a store served here reads through that open store.
+      const isSnapshot = (l: LunConfig) => l.store.kind === 'lsfs' && l.store.snapshot !== undefined;
+      for (const phase of [false, true]) {
+        for (const t of config.targets) {
+          for (const l of t.luns) {
+            if (isSnapshot(l) !== phase) continue;
+            const hosted = await openLun(t.name, l, context);
+            opened.push(hosted);
+            targets.get(t.name.toLowerCase())!.device.addLun(hosted.lun, hosted.unit);
+          }
+        }
       }
       await server.start();
       host = new TargetHost(config, server, opened, log, targets, registry, network);
@@ -303,7 +326,42 @@ function checkLuns(t: TargetConfig, portalGroups: Set<number>, replication?: Hos
   parseHostConfig({ portals: [...portalGroups].map((tag) => ({ host: '127.0.0.1', port: 0, portalGroupTag: tag })), targets: [t], replication });
 }
 
+/** A LSFS snapshot as a read-only LU, read through the live store when this node serves it, else through its own. */
+async function openSnapshotLun(targetName: string, l: LunConfig, context: HaContext): Promise<HostedLun> {
+  if (l.store.kind !== 'lsfs' || l.store.snapshot === undefined) throw new Error('not a snapshot LUN');
+  const name = l.store.snapshot;
+  const live = context.findLsfs?.(path.resolve(l.store.path));
+  const owned = live ? null : await LsfsStore.open({ path: l.store.path, create: false, indexCacheBytes: l.store.indexCacheBytes });
+  let snapshot: LsfsSnapshot;
+  try {
+    snapshot = (live ?? owned!).openSnapshot(name);
+  } catch (err) {
+    await owned?.close();
+    throw err;
+  }
+  if (owned) {
+    const closeSnapshot = snapshot.close.bind(snapshot);
+    snapshot.close = async () => {
+      await closeSnapshot();
+      await owned.close();
+    };
+  }
+  const deviceId = l.deviceId ?? derivedDeviceId(targetName, l.lun);
+  const unit = new LogicalUnit({
+    store: snapshot,
+    identity: { deviceId, name: l.name ?? `${targetName.split(':').pop()}-lun${l.lun}-${name}` },
+    prStatePath: `${l.store.path}.snap-${name}.pr.json`,
+    physicalBlockSize: l.physicalBlockSize,
+    aluaStates: l.alua,
+    readOnly: true,
+  });
+  const stats = new LuStats();
+  unit.observer = stats;
+  return { target: targetName, lun: l.lun, deviceId, store: snapshot, unit, stats, config: l };
+}
+
 async function openLun(targetName: string, l: LunConfig, context: HaContext): Promise<HostedLun> {
+  if (l.store.kind === 'lsfs' && l.store.snapshot !== undefined) return openSnapshotLun(targetName, l, context);
   const raw: BlockStore =
     l.store.kind === 'lsfs'
       ? await LsfsStore.open({
@@ -370,12 +428,13 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
       aluaStates: l.alua,
       lbaLock: ha?.lock,
       writeCache: l.cache ? l.cache.mode !== 'write-through' : undefined,
+      readOnly: l.readOnly,
     });
     const { sizeBytes: _size, create: _create, ...reopen } = l.store;
     const stats = new LuStats();
     unit.observer = stats;
     stats.cache = cache;
-    const hosted: HostedLun = { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } }, ha };
+    const hosted: HostedLun = { target: targetName, lun: l.lun, deviceId, store, unit, stats, config: { ...l, store: { ...reopen, create: false } }, ha, lsfs: raw instanceof LsfsStore ? raw : undefined };
     if (ha) wireHaAccess(hosted, ha, context);
     // A partner that stops being synchronized no longer holds copies of what our cache holds: write it out now.
     if (ha && cache) {
@@ -427,6 +486,10 @@ function wireHaAccess(hosted: HostedLun, ha: HaDevice, context: HaContext): void
 }
 
 /** Stable identity for a LUN configured without one: the same target name and LUN give the same designators. */
+function findLsfs(hosted: readonly HostedLun[], dir: string): LsfsStore | undefined {
+  return hosted.find((h) => h.lsfs && path.resolve(h.lsfs.location) === dir)?.lsfs;
+}
+
 export function derivedDeviceId(targetName: string, lun: number): string {
   return createHash('sha256').update(`${targetName.toLowerCase()}/lun/${lun}`).digest('hex').slice(0, 32);
 }

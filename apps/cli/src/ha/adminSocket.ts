@@ -5,9 +5,11 @@
  *
  *   {"op":"status"}                                   → {"ok":true,"devices":[…]}
  *   {"op":"resolve-split-brain","deviceId":"…"}       → {"ok":true} once the other replicas took this one's copy
+ *   {"op":"lsfs-snapshot","path":DIR,"action":"create"|"list"|"delete","name":…} → snapshots of a served store
  */
 import { promises as fsp } from 'fs';
 import * as net from 'net';
+import { resolve as resolvePath } from 'path';
 import type { TargetHost } from '@tandem/target-host';
 
 const MAX_REQUEST_BYTES = 4096;
@@ -37,6 +39,37 @@ export function haStatus(host: TargetHost): HaDeviceStatus[] {
     });
 }
 
+interface LsfsSnapshotRequest {
+  path?: unknown;
+  action?: unknown;
+  name?: unknown;
+}
+
+/** Snapshots of an LSFS store this node serves live: create, list, delete (rollback needs the LU offline). */
+async function lsfsSnapshot(host: TargetHost, request: LsfsSnapshotRequest): Promise<unknown> {
+  if (typeof request.path !== 'string') return { ok: false, error: 'path missing' };
+  const dir = resolvePath(request.path);
+  const lun = host.luns.find((l) => l.lsfs && resolvePath(l.lsfs.location) === dir);
+  if (!lun?.lsfs) return { ok: false, error: `this node serves no LSFS store at ${dir}` };
+  try {
+    switch (request.action) {
+      case 'list':
+        return { ok: true, snapshots: lun.lsfs.listSnapshots() };
+      case 'create':
+        if (typeof request.name !== 'string') return { ok: false, error: 'name missing' };
+        return { ok: true, snapshot: await lun.lsfs.createSnapshot(request.name) };
+      case 'delete':
+        if (typeof request.name !== 'string') return { ok: false, error: 'name missing' };
+        await lun.lsfs.deleteSnapshot(request.name);
+        return { ok: true };
+      default:
+        return { ok: false, error: `action ${JSON.stringify(request.action)}: create, list or delete (a rollback needs the LU offline: stop serving it, then \`tandem lsfs snapshot rollback\`)` };
+    }
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
 async function answer(host: TargetHost, line: string): Promise<unknown> {
   let request: { op?: unknown; deviceId?: unknown };
   try {
@@ -57,7 +90,8 @@ async function answer(host: TargetHost, line: string): Promise<unknown> {
       return { ok: false, error: (err as Error).message };
     }
   }
-  return { ok: false, error: `unknown op ${JSON.stringify(request.op)} (status, resolve-split-brain)` };
+  if (request.op === 'lsfs-snapshot') return lsfsSnapshot(host, request as LsfsSnapshotRequest);
+  return { ok: false, error: `unknown op ${JSON.stringify(request.op)} (status, resolve-split-brain, lsfs-snapshot)` };
 }
 
 /** Listens on `path` (a stale socket file left by a killed process is replaced; anything else there is refused). */

@@ -1,9 +1,12 @@
 /**
  * `tandem lsfs`: maintenance of an LSFS store that no process is serving (the store refuses a second opener):
- * consistency check, space and RAM figures, snapshots (create, list, delete, rollback).
+ * consistency check, space and RAM figures, snapshots (create, list, delete, rollback). Snapshots of a store a
+ * `tandem serve --admin-socket PATH` serves are created, listed and deleted through that socket (`--socket`).
  */
 import { Command } from 'commander';
 import { LsfsStore } from '@tandem/storage';
+import { resolve as resolvePath } from 'path';
+import { askAdminSocket } from '../ha/adminSocket';
 import { EXIT_BAD_INPUT } from '../serve/serveCommand';
 
 const MiB = 1024 * 1024;
@@ -13,7 +16,8 @@ async function withStore<T>(dir: string, fn: (store: LsfsStore) => Promise<T>): 
   try {
     store = await LsfsStore.open({ path: dir, gcThreshold: 0 });
   } catch (err) {
-    process.stderr.write(`tandem lsfs: ${(err as Error).message}\n`);
+    const busy = /in use by process/.test((err as Error).message);
+    process.stderr.write(`tandem lsfs: ${(err as Error).message}${busy ? '\n  (a store being served: `tandem lsfs snapshot create|list|delete … --socket PATH` asks that `tandem serve --admin-socket PATH`)' : ''}\n`);
     process.exit(EXIT_BAD_INPUT);
   }
   try {
@@ -24,6 +28,18 @@ async function withStore<T>(dir: string, fn: (store: LsfsStore) => Promise<T>): 
   } finally {
     await store.close();
   }
+}
+
+/** A snapshot operation on a store a running `tandem serve` holds, through its admin socket. */
+async function viaSocket(socket: string, dir: string, action: string, name?: string): Promise<Record<string, unknown>> {
+  try {
+    const reply = await askAdminSocket(socket, { op: 'lsfs-snapshot', path: resolvePath(dir), action, name });
+    if (reply.ok) return reply;
+    process.stderr.write(`tandem lsfs: ${reply.error}\n`);
+  } catch (err) {
+    process.stderr.write(`tandem lsfs: ${(err as Error).message}\n`);
+  }
+  process.exit(EXIT_BAD_INPUT);
 }
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
@@ -62,22 +78,34 @@ export function lsfsCommand(): Command {
       );
     });
   const snapshot = lsfs.command('snapshot').description('read-only point-in-time copies sharing the data with the device');
+  const socketHelp = 'the store is being served: ask that `tandem serve --admin-socket PATH` to do it';
   snapshot
     .command('create <dir> <name>')
     .description('take a snapshot')
-    .action((dir: string, name: string) => withStore(dir, async (store) => void process.stdout.write(`${JSON.stringify(await store.createSnapshot(name))}\n`)));
+    .option('--socket <path>', socketHelp)
+    .action(async (dir: string, name: string, opts: { socket?: string }) => {
+      if (opts.socket) return void process.stdout.write(`${JSON.stringify((await viaSocket(opts.socket, dir, 'create', name)).snapshot)}\n`);
+      await withStore(dir, async (store) => void process.stdout.write(`${JSON.stringify(await store.createSnapshot(name))}\n`));
+    });
   snapshot
     .command('list <dir>')
     .description('list the snapshots')
-    .action((dir: string) =>
-      withStore(dir, async (store) => {
-        for (const s of store.listSnapshots()) process.stdout.write(`${s.name}\t${s.createdAt}\n`);
-      }),
-    );
+    .option('--socket <path>', socketHelp)
+    .action(async (dir: string, opts: { socket?: string }) => {
+      const print = (list: { name: string; createdAt: string }[]) => {
+        for (const s of list) process.stdout.write(`${s.name}\t${s.createdAt}\n`);
+      };
+      if (opts.socket) return print((await viaSocket(opts.socket, dir, 'list')).snapshots as { name: string; createdAt: string }[]);
+      await withStore(dir, async (store) => print(store.listSnapshots()));
+    });
   snapshot
     .command('delete <dir> <name>')
-    .description('delete a snapshot (its blocks become collectable)')
-    .action((dir: string, name: string) => withStore(dir, (store) => store.deleteSnapshot(name)));
+    .description('delete a snapshot (its blocks become collectable); refused while it is exported as a LU')
+    .option('--socket <path>', socketHelp)
+    .action(async (dir: string, name: string, opts: { socket?: string }) => {
+      if (opts.socket) return void (await viaSocket(opts.socket, dir, 'delete', name));
+      await withStore(dir, (store) => store.deleteSnapshot(name));
+    });
   snapshot
     .command('rollback <dir> <name>')
     .description('make the device hold the snapshot content again (the snapshot stays)')

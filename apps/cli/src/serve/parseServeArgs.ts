@@ -27,7 +27,7 @@ export function parseListen(value: string): { host: string; port: number; portal
 
 export function parseLunSpec(value: string): HostConfigInput['targets'][number]['luns'][number] {
   const m = /^(\d+)=([a-z]+):(.+)$/.exec(value);
-  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin][,alua=1:optimized/2:standby] or N=lsfs:/path/dir[,size=…][,create]`);
+  if (!m) throw new ServeArgsError(`--lun ${value}: expected N=flat:/path/disk.img[,size=1GiB][,sector=4096][,create][,thin][,alua=1:optimized/2:standby] or N=lsfs:/path/dir[,size=…][,create][,snapshot=NAME]`);
   const lun = Number(m[1]);
   const kind = m[2];
   if (kind !== 'flat' && kind !== 'lsfs') throw new ServeArgsError(`--lun ${value}: store kind "${kind}" is not available (flat, lsfs)`);
@@ -42,6 +42,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   let deviceId: string | undefined;
   let alua: Record<string, (typeof ALUA_CONFIG_STATES)[number]> | undefined;
   let cache: { mode: 'write-back' | 'write-through' | 'none'; sizeBytes: number } | undefined;
+  let snapshot: string | undefined;
   for (const o of opts) {
     const eq = o.indexOf('=');
     const k = eq < 0 ? o : o.slice(0, eq);
@@ -69,6 +70,11 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
       case 'thick':
         if (kind === 'lsfs') throw new ServeArgsError(`--lun ${value}: LSFS stores are always thin`);
         thin = k === 'thin';
+        break;
+      case 'snapshot':
+        if (kind !== 'lsfs') throw new ServeArgsError(`--lun ${value}: snapshots are an LSFS feature`);
+        if (!v || !/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new ServeArgsError(`--lun ${value}: snapshot=NAME with 1-64 letters, digits or ._-`);
+        snapshot = v;
         break;
       case 'ro':
       case 'readonly':
@@ -102,7 +108,7 @@ export function parseLunSpec(value: string): HostConfigInput['targets'][number][
   if (physicalBlockSize !== undefined && physicalBlockSize < blockSize) {
     throw new ServeArgsError(`--lun ${value}: physical block size ${physicalBlockSize} is smaller than the ${blockSize}-byte sector`);
   }
-  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), ...(cache ? { cache } : {}), store: kind === 'lsfs' ? { kind: 'lsfs', path, sizeBytes, create } : { kind: 'flat', path, sizeBytes, create, thin } };
+  return { lun, deviceId, blockSize, ...(physicalBlockSize ? { physicalBlockSize } : {}), readOnly, ...(alua ? { alua } : {}), ...(cache ? { cache } : {}), store: kind === 'lsfs' ? { kind: 'lsfs', path, sizeBytes, create, ...(snapshot ? { snapshot } : {}) } : { kind: 'flat', path, sizeBytes, create, thin } };
 }
 
 /** `alua=TPG:STATE[/TPG:STATE…]`, e.g. `alua=1:optimized/2:non-optimized`; groups not named stay optimized. */

@@ -23,7 +23,7 @@ export function serveCommand(): Command {
     .option('--listen <host:port[,tpg=N]>', 'portal to listen on (repeatable; default 0.0.0.0:3260)', collect('listen'))
     .option('--target <iqn>', 'target name; the --lun and --chap options after it belong to it (repeatable)', collect('target'))
     .option(
-      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…][,cache=wb|wt|none:SIZE] | N=lsfs:DIR[,size=…][,create]…>',
+      '--lun <N=flat:PATH[,size=1GiB][,sector=4096][,create][,thin][,id=ID][,alua=TPG:STATE/…][,cache=wb|wt|none:SIZE] | N=lsfs:DIR[,size=…][,create][,snapshot=NAME]…>',
       'a LUN of the preceding target (repeatable); alua= sets its access state per portal group (optimized, non-optimized, standby, unavailable)',
       collect('lun'),
     )
@@ -41,7 +41,10 @@ Example:
   tandem serve --listen 127.0.0.1:3260,tpg=1 --listen 127.0.0.1:3261,tpg=2 --target iqn.2026-11.io.tandem:mp \
     --lun 0=flat:/var/lib/tandem/mp0.img,size=1GiB,create,alua=1:optimized/2:non-optimized
   tandem serve --listen 0.0.0.0:3260 --target iqn.2026-11.io.tandem:logs \\
-    --lun 0=lsfs:/var/lib/tandem/logs.lsfs,size=500GiB,create   # log-structured, thin, snapshots`)
+    --lun 0=lsfs:/var/lib/tandem/logs.lsfs,size=500GiB,create   # log-structured, thin, snapshots
+  The same store live on LUN 0 and its snapshot "nightly" as a read-only LUN 1:
+  tandem serve --target iqn.2026-11.io.tandem:logs --lun 0=lsfs:/var/lib/tandem/logs.lsfs \
+    --lun 1=lsfs:/var/lib/tandem/logs.lsfs,snapshot=nightly`)
     .action(async (opts: { config?: string; adminSocket?: string }) => {
       if (opts.config !== undefined && tokens.some((t) => t.flag === 'listen' || t.flag === 'target' || t.flag === 'lun')) {
         process.stderr.write('tandem serve: --config holds the whole node; do not combine it with --listen, --target or --lun\n');

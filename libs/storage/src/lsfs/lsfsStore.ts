@@ -714,6 +714,8 @@ export class LsfsStore extends LsfsReader implements BlockStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Snapshots read through this store's segments: they close with it.
+    for (const snapshot of [...this.openSnapshots]) await snapshot.close();
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.gcTimer = null;
     await this.gcRunning?.catch(() => undefined);
@@ -889,6 +891,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
   async deleteSnapshot(name: string): Promise<void> {
     this.assertOpen();
     if (!this.snapshots.some((s) => s.name === name)) throw new StoreError(`no snapshot ${name}`, 'ENOENT');
+    if ([...this.openSnapshots].some((s) => s.name === name)) throw new StoreError(`snapshot ${name} is open (exported as a LU?): close it first`, 'EEXIST');
     await this.withWritesStopped(() => {
       this.snapshots = this.snapshots.filter((s) => s.name !== name);
     });
@@ -901,7 +904,17 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     if (!this.snapshots.some((s) => s.name === name)) throw new StoreError(`no snapshot ${name}`, 'ENOENT');
     const fd = fs.openSync(this.snapshotFile(name), 'r');
     const blocks = Math.floor(fs.fstatSync(fd).size / 8);
-    return new LsfsSnapshot(this, name, fd, new BlockMap(fd, blocks, Math.min(this.indexCachePages, 1024), true), this.snapshots.find((s) => s.name === name)!);
+    const snapshot = new LsfsSnapshot(this, name, fd, new BlockMap(fd, blocks, Math.min(this.indexCachePages, 1024), true), this.snapshots.find((s) => s.name === name)!);
+    this.openSnapshots.add(snapshot);
+    return snapshot;
+  }
+
+  /** Snapshots opened and not closed yet (deleting one of them is refused; closing the store closes them). */
+  private readonly openSnapshots = new Set<LsfsSnapshot>();
+
+  /** Internal: an open snapshot was closed. */
+  snapshotClosed(snapshot: LsfsSnapshot): void {
+    this.openSnapshots.delete(snapshot);
   }
 
   /** Rollback: the live device becomes the snapshot's content again (the snapshot stays). */
@@ -1026,19 +1039,20 @@ export class LsfsSnapshot extends LsfsReader implements BlockStore {
   }
 
   async write(): Promise<void> {
-    throw new StoreError(`snapshot ${this.location} is read-only`, 'IO');
+    throw new StoreError(`snapshot ${this.location} is read-only`, 'READ_ONLY');
   }
 
   async flush(): Promise<void> {}
 
   async grow(): Promise<void> {
-    throw new StoreError(`snapshot ${this.location} is read-only`, 'IO');
+    throw new StoreError(`snapshot ${this.location} is read-only`, 'READ_ONLY');
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     fs.closeSync(this.fd);
+    this.live.snapshotClosed(this);
   }
 }
 
