@@ -260,7 +260,7 @@ export class TargetHost {
       const registry = new LuRegistry();
       for (const t of config.targets) {
         const device = new ScsiTarget({ registry });
-        const { luns, ...targetOnly } = t;
+        const { luns: _luns, ...targetOnly } = t;
         targets.set(t.name.toLowerCase(), { config: targetOnly, device });
         server.addTarget({ name: t.name, alias: t.alias, device, chap: t.chap, portalGroupTags: t.portalGroupTags });
       }
