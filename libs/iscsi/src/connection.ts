@@ -922,6 +922,8 @@ export class IscsiConnection implements PduSink {
         victims.forEach((t) => t.connection.abortTask(t));
         device.resetLun(lun);
         this.log.info({ conn: this.id, lun, aborted: victims.length }, 'logical unit reset');
+        const replicated = device.resetSettled?.(lun) ?? null;
+        if (replicated) return void replicated.then(() => respond(TmfResponse.FunctionComplete, victims));
         return respond(TmfResponse.FunctionComplete, victims);
       }
       case TmfFunction.TargetWarmReset:

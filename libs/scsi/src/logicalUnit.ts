@@ -192,8 +192,11 @@ export class LogicalUnit {
     this.modePages.resetToDefaults();
     this.reservations.apply({ kind: 'reset' }, NO_NEXUS); // RESERVE(6) ends; persistent reservations stay
     this.unitAttentions.raiseAll(Asc.BusDeviceResetFunctionOccurred);
-    if (!fromPartner && this.prReplicator !== null) this.prReplicator.replicate({ kind: 'reset' }, NO_NEXUS).catch(() => undefined);
+    if (!fromPartner && this.prReplicator !== null) this.resetReplication = this.prReplicator.replicate({ kind: 'reset' }, NO_NEXUS).catch(() => undefined);
   }
+
+  /** The last LOGICAL UNIT RESET reaching the partners (the TMF response waits for it); null when none is pending. */
+  resetReplication: Promise<void> | null = null;
 
   // ---- failures, in the sense format the initiator chose (control page D_SENSE) ----
 

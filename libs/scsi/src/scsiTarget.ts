@@ -167,6 +167,13 @@ export class ScsiTarget implements ScsiTargetDevice {
     return true;
   }
 
+  resetSettled(lun: number): Promise<void> | null {
+    const lu = this.units.get(lun);
+    const pending = lu?.resetReplication ?? null;
+    if (lu) lu.resetReplication = null;
+    return pending;
+  }
+
   resetTarget(): void {
     for (const lu of this.units.values()) {
       lu.modePages.resetToDefaults();

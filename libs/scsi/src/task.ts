@@ -112,6 +112,11 @@ export interface ScsiTargetDevice {
   nexusLoggedIn(nexus: ItNexus): void;
   /** LOGICAL UNIT RESET: raises BUS DEVICE RESET FUNCTION OCCURRED on every nexus; false for an unknown LUN. */
   resetLun(lun: number): boolean;
+  /**
+   * After resetLun: resolves once the reset reached the LU's other replicas (a HA device), so that every path
+   * reports the unit attention by the time the initiator gets the TMF response; null when there is nothing to wait for.
+   */
+  resetSettled?(lun: number): Promise<void> | null;
   /** TARGET WARM/COLD RESET: raises the reset unit attention on every LU and nexus. */
   resetTarget(): void;
   /**
