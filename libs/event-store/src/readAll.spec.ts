@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { appendToStream } from './appendToStream';
 import type { OpenedEventStore } from './eventStore';
-import { readAll, readHeadPosition } from './readAll';
+import { readAll, readHeadPosition, readNewestPosition } from './readAll';
 import { describeEachDatabase } from './testing/describeEachDatabase';
 
 describeEachDatabase('readAll', (db) => {
@@ -25,6 +25,7 @@ describeEachDatabase('readAll', (db) => {
     expect(isEnd).toBe(true);
     expect(nextPosition).toBe(positions[9]);
     expect(await readHeadPosition(store)).toBe(positions[9]);
+    expect(await readNewestPosition(store)).toBe(positions[9]);
   });
 
   it('pages with a keyset on position', async () => {

@@ -58,6 +58,16 @@ export async function readAll<T = unknown>(store: EventStore, options: ReadAllOp
   return { events, nextPosition: events.length > 0 ? events[events.length - 1].globalPosition : after, isEnd: events.length < limit };
 }
 
+/**
+ * The newest position committed and visible now (0 when the log is empty): what a reader must reach to have seen
+ * every write acknowledged so far. Unlike readHeadPosition it does not stop below transactions still open, so a
+ * reader may have to wait for those to end before it can reach it.
+ */
+export async function readNewestPosition(store: EventStore): Promise<GlobalPosition> {
+  const rows: { head: string | null }[] = await store.dataSource.query(`SELECT global_position AS head FROM ${store.table('events')} ORDER BY global_position DESC LIMIT 1`);
+  return rows.length === 0 || rows[0].head === null ? 0 : Number(rows[0].head);
+}
+
 /** The newest position a reader may safely have reached now (0 when the log is empty). */
 export async function readHeadPosition(store: EventStore): Promise<GlobalPosition> {
   const rows: { head: string | null }[] = await store.dataSource.query(

@@ -4,7 +4,7 @@
  * (an answer from a lagging table could make the node withdraw a device it was just told to create).
  */
 import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, desiredDevicesRequestSchema, parseSubject, type AgentDevice, type HaSpec } from '@tandem/contracts';
-import { readHeadPosition } from '@tandem/event-store';
+import { readNewestPosition } from '@tandem/event-store';
 import type { Msg, NatsConnection } from 'nats';
 import { RequestServer } from '../nats/requestServer';
 import { prefixed } from '../config';
@@ -51,7 +51,8 @@ export class DesiredDevicesResponder {
 
   /** The devices placed on `nodeId`, as the node should serve them. */
   async desiredDevices(nodeId: string): Promise<AgentDevice[]> {
-    if (this.projector.isRunning) await this.projector.waitFor(await readHeadPosition(this.db.store));
+    // Everything committed before the request (readHeadPosition would stop below other transactions still open).
+    if (this.projector.isRunning) await this.projector.waitFor(await readNewestPosition(this.db.store));
     const rows: {
       device_id: string;
       name: string;

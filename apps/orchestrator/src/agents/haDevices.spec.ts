@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'crypto';
 import { agentCommandsOfNodeSubject, agentDesiredDevicesSubject, agentReportSubject, type AgentReport } from '@tandem/contracts';
-import { readHeadPosition } from '@tandem/event-store';
+import { readNewestPosition } from '@tandem/event-store';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { CommandBus } from '../commands/commandBus';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
@@ -181,7 +181,7 @@ describeWithInfrastructure('HA devices (orchestrator side)', { nats: true }, (in
       ];
       for (const r of reports) await js.publish(at(agentReportSubject(a)), JSON.stringify(r), { msgID: r.reportId });
       await until(() => consumer.counts.recorded === reports.length, 'the HA reports');
-      await projector.waitFor(await readHeadPosition(db.store));
+      await projector.waitFor(await readNewestPosition(db.store));
       const replica = (await readModelSnapshot(db)).devices.find((d) => d.deviceId === deviceId)?.replicas.find((r) => r.nodeId === a);
       expect(replica?.ha).toEqual({
         portGroup: 1,
