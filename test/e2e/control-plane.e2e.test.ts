@@ -63,7 +63,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
         ...process.env,
         TANDEM_DATA_DIR: dataDir,
         TANDEM_GATEWAY_LISTEN: `127.0.0.1:${ports.gateway}`,
-        TANDEM_STACK_NODES: `127.0.${octet}.1,127.0.${octet}.2`,
+        TANDEM_STACK_NODES: `127.0.${octet}.1,127.0.${octet}.2,127.0.${octet}.3`,
         TANDEM_STACK_ISCSI_PORT: String(ports.iscsi),
         TANDEM_STACK_HTTP_PORT: String(ports.http),
         TANDEM_STACK_NATS_PORT: String(ports.nats),
@@ -265,6 +265,45 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
         return d.data?.device.replicas[0].lastError?.includes('not in split-brain');
       }, 'the refusal on the survivor replica');
     }, 240_000);
+
+    it('createHaDevice with three replicas (node-majority, no witness) → three nodes export one LU, each synchronized with both partners; a write through one reads back through the others', async () => {
+      const [nodeA, nodeB, nodeC] = state.nodes;
+      expect(nodeC).toBeDefined();
+      const created = await gql<{ createHaDevice: { aggregateId: string } }>('mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId } }', {
+        input: {
+          clusterId: state.clusterId,
+          name: 'e2e-trio',
+          sizeBytes: 32 * MiB,
+          replicas: [
+            { nodeId: nodeA.nodeId, priority: 30 },
+            { nodeId: nodeB.nodeId, priority: 20 },
+            { nodeId: nodeC.nodeId, priority: 10 },
+          ],
+          strategy: 'NODE_MAJORITY',
+          initialSync: 'CLEAR_BOTH',
+        },
+      });
+      expect(created.errors).toBeUndefined();
+      const deviceId = created.data!.createHaDevice.aggregateId;
+      type Trio = { state: string; replicas: { export: string; iscsiUrl: string | null; ha: { blocked: boolean; partners: { nodeId: string; state: string }[] } }[] };
+      const ready = await until(
+        async () => {
+          const d = (await gql<{ device: Trio | null }>('query($id: ID!) { device(id: $id) { state replicas { export iscsiUrl ha { blocked partners { nodeId state } } } } }', { id: deviceId })).data?.device;
+          const synced = d?.replicas.length === 3 && d.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.length === 2 && r.ha.partners.every((p) => p.state === 'synchronized'));
+          return d?.state === 'ONLINE' && synced ? d : undefined;
+        },
+        'three replicas exported, each synchronized with both partners',
+        90_000,
+      );
+      const [viaA, viaB, viaC] = ready.replicas.map((r) => r.iscsiUrl!);
+      const w = await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x3c 4M 1M', viaC], { timeoutMs: 60_000 });
+      expect(w.stdout).toMatch(/wrote 1048576\/1048576 bytes/);
+      for (const url of [viaA, viaB]) {
+        const r = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x3c 4M 1M', url], { timeoutMs: 60_000 });
+        expect(r.stdout).toMatch(/read 1048576\/1048576 bytes/);
+        expect(r.stdout).not.toMatch(/Pattern verification failed/);
+      }
+    }, 180_000);
   });
 }
 

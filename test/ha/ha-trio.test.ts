@@ -106,4 +106,18 @@ else
       await compareImages();
       void c;
     }, 180_000);
+
+    it('all three killed (-9) under load and restarted: the highest priority leads, the others are resynced, nothing acknowledged is lost', async () => {
+      await setup('node-majority');
+      // Killed with writes in flight between the nodes; the initiator re-issues them once a path returns.
+      await Promise.all(nodes.map((n) => kill9(n)));
+      for (const n of nodes) n.log = '';
+      await Promise.all(nodes.map((n) => startNode(n)));
+      for (const n of nodes) await until(() => serving(n), `${n.name} serving after the restart`, 40_000);
+      await verifier!.moreWrites(200, 'after the restart');
+      await finishLoad('3 nodes, all killed');
+      for (const n of nodes.slice(1)) expect(types(n)).toContain('ReplicaSynchronized');
+      expect([...haEvents(nodes[0]), ...haEvents(nodes[1]), ...haEvents(nodes[2])].some((e) => e.type === 'SplitBrainDetected')).toBe(false);
+      await compareImages();
+    }, 180_000);
   });
