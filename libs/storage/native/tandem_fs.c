@@ -2,8 +2,9 @@
  * The Linux file calls Node lacks, for FLAT images:
  *   punchHole(fd, offset, length) -> Promise<void>   fallocate(PUNCH_HOLE | KEEP_SIZE) on the libuv pool
  *   seekData(fd, offset) / seekHole(fd, offset) -> number (-1 when there is no data at or after offset)
- *   ioBatch(fd, kinds, buffers, positions, sync, callback)   many preads/pwrites as ONE libuv pool job, so the
- *     data path pays one thread hand-off per event-loop tick instead of two futex round trips per I/O
+ *   ioBatch(fd | fds, kinds, buffers, positions, sync, callback)   many preads/pwrites (on one file, or one file
+ *     per op) as ONE libuv pool job, so the data path pays one thread hand-off per event-loop turn instead of two
+ *     futex round trips per I/O; adjacent ops of one kind on one file go as one preadv/pwritev
  * N-API only, so one build serves every Node version of the same ABI.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <node_api.h>
 
 #define CHECK(call)                                      \
@@ -128,7 +130,8 @@ static napi_value seek_hole(napi_env env, napi_callback_info info) {
 /* ---- ioBatch ---------------------------------------------------------------------------------------------- */
 
 typedef struct {
-  int fd;
+  int fd;              /* every op's file, unless fds is set */
+  int *fds;            /* per-op files (one batch over several files), or NULL */
   uint32_t count;
   int sync;
   uint8_t *kinds;      /* 0 = read, 1 = write */
@@ -144,6 +147,7 @@ typedef struct {
 static void batch_free(napi_env env, Batch *b) {
   if (b->buffers) napi_delete_reference(env, b->buffers);
   if (b->callback) napi_delete_reference(env, b->callback);
+  free(b->fds);
   free(b->kinds);
   free(b->data);
   free(b->lengths);
@@ -152,36 +156,78 @@ static void batch_free(napi_env env, Batch *b) {
   free(b);
 }
 
+#define OP_FD(b, i) ((b)->fds ? (b)->fds[i] : (b)->fd)
+#define RUN_MAX 64
+
+/* One op alone, resuming at `done` bytes (short transfers and EINTR retried). */
+static int32_t batch_one(Batch *b, uint32_t i, size_t done) {
+  int fd = OP_FD(b, i);
+  while (done < b->lengths[i]) {
+    ssize_t n = b->kinds[i] == 1
+      ? pwrite(fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done))
+      : pread(fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (n == 0) {
+      /* A read past the end of the file: the checked range cannot get here, but never loop forever. */
+      if (b->kinds[i] == 0) {
+        memset(b->data[i] + done, 0, b->lengths[i] - done);
+        return 0;
+      }
+      return -EIO;
+    }
+    done += (size_t)n;
+  }
+  return 0;
+}
+
 static void batch_execute(napi_env env, void *arg) {
   (void)env;
   Batch *b = arg;
-  int wrote = 0;
-  for (uint32_t i = 0; i < b->count; i++) {
-    size_t done = 0;
-    int32_t result = 0;
-    while (done < b->lengths[i]) {
-      ssize_t n = b->kinds[i] == 1
-        ? pwrite(b->fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done))
-        : pread(b->fd, b->data[i] + done, b->lengths[i] - done, (off_t)(b->positions[i] + (int64_t)done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        result = -errno;
-        break;
-      }
-      if (n == 0) {
-        /* A read past the end of the file: the checked range cannot get here, but never loop forever. */
-        if (b->kinds[i] == 0) memset(b->data[i] + done, 0, b->lengths[i] - done);
-        else result = -EIO;
-        break;
-      }
-      done += (size_t)n;
+  struct iovec iov[RUN_MAX];
+  for (uint32_t i = 0; i < b->count;) {
+    /* Ops of one kind on one file, each starting where the previous ended (the appends of a log, a sequential
+     * read split in blocks): one preadv/pwritev for the run instead of a system call each. */
+    uint32_t end = i + 1;
+    int64_t next = b->positions[i] + (int64_t)b->lengths[i];
+    while (end < b->count && end - i < RUN_MAX && b->kinds[end] == b->kinds[i] && OP_FD(b, end) == OP_FD(b, i) &&
+           b->positions[end] == next) {
+      next += (int64_t)b->lengths[end];
+      end++;
     }
-    b->results[i] = result;
-    if (b->kinds[i] == 1 && result == 0) wrote = 1;
+    size_t got = 0;
+    if (end - i > 1) {
+      for (uint32_t k = i; k < end; k++) {
+        iov[k - i].iov_base = b->data[k];
+        iov[k - i].iov_len = b->lengths[k];
+      }
+      ssize_t n;
+      do {
+        n = b->kinds[i] == 1 ? pwritev(OP_FD(b, i), iov, (int)(end - i), (off_t)b->positions[i])
+                             : preadv(OP_FD(b, i), iov, (int)(end - i), (off_t)b->positions[i]);
+      } while (n < 0 && errno == EINTR);
+      got = n > 0 ? (size_t)n : 0; /* an error or a short transfer: the ops not fully done go on one by one */
+    }
+    for (uint32_t k = i; k < end; k++) {
+      size_t mine = got >= b->lengths[k] ? b->lengths[k] : got;
+      got -= mine;
+      b->results[k] = mine == b->lengths[k] ? 0 : batch_one(b, k, mine);
+    }
+    i = end;
   }
-  if (b->sync && wrote && fdatasync(b->fd) != 0) {
-    int32_t err = -errno;
-    for (uint32_t i = 0; i < b->count; i++) if (b->kinds[i] == 1 && b->results[i] == 0) b->results[i] = err;
+  if (!b->sync) return;
+  /* Group commit: one fdatasync per file written in this batch. */
+  for (uint32_t i = 0; i < b->count; i++) {
+    if (b->kinds[i] != 1 || b->results[i] != 0) continue;
+    int fd = OP_FD(b, i), seen = 0;
+    for (uint32_t k = 0; k < i && !seen; k++) seen = b->kinds[k] == 1 && b->results[k] == 0 && OP_FD(b, k) == fd;
+    if (seen) continue;
+    if (fdatasync(fd) != 0) {
+      int32_t err = -errno;
+      for (uint32_t k = 0; k < b->count; k++) if (b->kinds[k] == 1 && b->results[k] == 0 && OP_FD(b, k) == fd) b->results[k] = err;
+    }
   }
 }
 
@@ -207,11 +253,24 @@ static napi_value io_batch(napi_env env, napi_callback_info info) {
   int fd;
   uint32_t count = 0;
   bool sync = false;
+  bool per_op_fds = false;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_array_length(env, argv[2], &count) != napi_ok ||
+      napi_is_typedarray(env, argv[0], &per_op_fds) != napi_ok ||
+      (!per_op_fds && napi_get_value_int32(env, argv[0], &fd) != napi_ok) || napi_get_array_length(env, argv[2], &count) != napi_ok ||
       napi_get_value_bool(env, argv[4], &sync) != napi_ok || count == 0) {
-    napi_throw_type_error(env, NULL, "ioBatch(fd, kinds, buffers, positions, sync, callback)");
+    napi_throw_type_error(env, NULL, "ioBatch(fd | Int32Array of fds, kinds, buffers, positions, sync, callback)");
     return NULL;
+  }
+  int32_t *fdata = NULL;
+  if (per_op_fds) {
+    napi_typedarray_type ftype;
+    size_t flen;
+    void *raw;
+    if (napi_get_typedarray_info(env, argv[0], &ftype, &flen, &raw, NULL, NULL) != napi_ok || ftype != napi_int32_array || flen < count) {
+      napi_throw_type_error(env, NULL, "ioBatch: per-op fds must be an Int32Array as long as buffers");
+      return NULL;
+    }
+    fdata = raw;
   }
   napi_typedarray_type ktype, ptype;
   size_t klen, plen;
@@ -234,7 +293,11 @@ static napi_value io_batch(napi_env env, napi_callback_info info) {
   b->lengths = malloc(count * sizeof(size_t));
   b->positions = malloc(count * sizeof(int64_t));
   b->results = calloc(count, sizeof(int32_t));
-  if (!b->kinds || !b->data || !b->lengths || !b->positions || !b->results) {
+  if (fdata) {
+    b->fds = malloc(count * sizeof(int));
+    if (b->fds) for (uint32_t i = 0; i < count; i++) b->fds[i] = fdata[i];
+  }
+  if (!b->kinds || !b->data || !b->lengths || !b->positions || !b->results || (fdata && !b->fds)) {
     batch_free(env, b);
     napi_throw_error(env, NULL, "ioBatch: out of memory");
     return NULL;

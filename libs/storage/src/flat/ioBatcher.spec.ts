@@ -23,7 +23,7 @@ describe('IoBatcher', () => {
     expect(native).not.toBeNull();
   });
 
-  it('runs the writes and reads of one tick as batched jobs, in order per buffer', async () => {
+  it('runs the writes and reads of one event-loop turn as batched jobs, in order per buffer', async () => {
     const calls: number[] = [];
     const b = new IoBatcher(fd, (...args) => {
       calls.push(args[2].length);
@@ -49,6 +49,46 @@ describe('IoBatcher', () => {
     } finally {
       fs.closeSync(ro);
     }
+  });
+
+  it('serves several files in one job when each I/O names its file', async () => {
+    const other = fs.openSync(path.join(dir, 'g.img'), 'w+');
+    try {
+      const calls: (number | Int32Array)[] = [];
+      const b = new IoBatcher(null, (...args) => {
+        calls.push(args[0]);
+        native!.ioBatch(...args);
+      }, dir);
+      // Interleaved and adjacent per file: the native side joins each file's neighbours into one pwritev.
+      const blocks = Array.from({ length: 6 }, (_, i) => Buffer.alloc(4096, 0x10 + i));
+      await Promise.all(blocks.map((blk, i) => b.submit(true, blk, Math.floor(i / 2) * 4096, i === 5, i % 2 === 0 ? fd : other)));
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toBeInstanceOf(Int32Array);
+      const f = fs.readFileSync(path.join(dir, 'f.img'));
+      const g = fs.readFileSync(path.join(dir, 'g.img'));
+      for (let k = 0; k < 3; k++) {
+        expect(f.subarray(k * 4096, (k + 1) * 4096).equals(blocks[2 * k])).toBe(true);
+        expect(g.subarray(k * 4096, (k + 1) * 4096).equals(blocks[2 * k + 1])).toBe(true);
+      }
+      await expect(new IoBatcher(null, native!.ioBatch, dir).submit(false, Buffer.alloc(1), 0, false)).rejects.toThrow(/without a file/);
+    } finally {
+      fs.closeSync(other);
+    }
+  });
+
+  it('keeps submission order inside a job and finishes a short run of adjacent reads one by one', async () => {
+    const b = new IoBatcher(fd, native!.ioBatch, 'f.img');
+    const end = 1 << 20;
+    const written = Buffer.alloc(4096, 0x5a);
+    // Adjacent reads across the end of the file: one preadv comes back short, the rest read as zeros.
+    const reads = [Buffer.alloc(4096, 1), Buffer.alloc(4096, 1), Buffer.alloc(4096, 1)];
+    await Promise.all([
+      b.submit(true, written, end - 4096, false),
+      ...reads.map((r, i) => b.submit(false, r, end - 4096 + i * 4096, false)),
+    ]);
+    expect(reads[0].equals(written)).toBe(true);
+    expect(reads[1].equals(Buffer.alloc(4096))).toBe(true);
+    expect(reads[2].equals(Buffer.alloc(4096))).toBe(true);
   });
 
   it('drains in-flight jobs before its owner closes the file', async () => {

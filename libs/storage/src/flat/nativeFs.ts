@@ -5,9 +5,12 @@
  */
 import * as path from 'path';
 
-/** Runs preads (kind 0) and pwrites (kind 1) of whole buffers as one pool job; results are 0 or -errno. */
+/**
+ * Runs preads (kind 0) and pwrites (kind 1) of whole buffers as one pool job, on one file or one file per op
+ * (`fd` an Int32Array); results are 0 or -errno. Adjacent ops of one kind on one file go as one preadv/pwritev.
+ */
 export type IoBatchFn = (
-  fd: number,
+  fd: number | Int32Array,
   kinds: Uint8Array,
   buffers: Buffer[],
   positions: Float64Array,

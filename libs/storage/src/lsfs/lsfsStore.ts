@@ -137,11 +137,28 @@ abstract class LsfsReader {
   protected abstract get index(): BlockMap;
   protected abstract segmentFd(id: number): number;
   /** Batched native I/O on the segment, when the addon is there. */
-  protected abstract segmentBatcher(id: number): IoBatcher | null;
+  protected abstract segmentBatcher(): IoBatcher | null;
   protected abstract assertOpen(): void;
 
-  async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
-    this.assertOpen();
+  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    try {
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The common case, one 4 KiB-aligned block whose index page is cached: straight to the segment, no async frame.
+    if (length === LSFS_BLOCK && position % LSFS_BLOCK === 0) {
+      const location = this.index.peek(position / LSFS_BLOCK);
+      if (location === 0) {
+        buf.fill(0, bufOffset, bufOffset + length);
+        return Promise.resolve();
+      }
+      if (location !== undefined) return this.readExact(segmentOf(location), buf, bufOffset, length, offsetOf(location));
+    }
+    return this.readRuns(buf, bufOffset, length, position);
+  }
+
+  private async readRuns(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
     const end = position + length;
     let block = Math.floor(position / LSFS_BLOCK);
     const last = Math.floor((end - 1) / LSFS_BLOCK);
@@ -166,9 +183,13 @@ abstract class LsfsReader {
     await Promise.all(reads);
   }
 
-  protected async readExact(segment: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
-    const batcher = this.segmentBatcher(segment);
-    if (batcher) return batcher.submit(false, buf.subarray(offset, offset + length), position, false);
+  protected readExact(segment: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+    const batcher = this.segmentBatcher();
+    if (batcher) return batcher.submit(false, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length), position, false, this.segmentFd(segment));
+    return this.readExactSlow(segment, buf, offset, length, position);
+  }
+
+  private async readExactSlow(segment: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
     const fd = this.segmentFd(segment);
     let done = 0;
     while (done < length) {
@@ -206,7 +227,8 @@ export class LsfsStore extends LsfsReader implements BlockStore {
   private mapFd: number;
   private readonly segments = new Map<number, Segment>();
   private readonly fds = new Map<number, number>();
-  private readonly batchers = new Map<number, IoBatcher>();
+  /** One batcher for every segment file: the I/O of one event-loop turn is one native job whatever the segments. */
+  private batcher: IoBatcher | null | undefined;
   private active: Segment;
   private seq: number;
   private snapshots: SnapshotInfo[];
@@ -219,7 +241,6 @@ export class LsfsStore extends LsfsReader implements BlockStore {
   private gate: Promise<void> | null = null;
   private gateOpen: (() => void) | null = null;
   private writesDrained: (() => void) | null = null;
-  private readonly reads = new Set<Promise<unknown>>();
   private queuedFlush: Promise<void> | null = null;
   private runningFlush: Promise<void> | null = null;
   private gcTimer: NodeJS.Timeout | null = null;
@@ -417,15 +438,12 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     if (location !== 0) this.segments.get(segmentOf(location))!.live++;
   }
 
-  protected segmentBatcher(id: number): IoBatcher | null {
-    const native = nativeFs();
-    if (!native) return null;
-    let batcher = this.batchers.get(id);
-    if (!batcher) {
-      batcher = new IoBatcher(this.segmentFd(id), native.ioBatch, path.join(this.location, segName(id)));
-      this.batchers.set(id, batcher);
+  protected segmentBatcher(): IoBatcher | null {
+    if (this.batcher === undefined) {
+      const native = nativeFs();
+      this.batcher = native ? new IoBatcher(null, native.ioBatch, this.location) : null;
     }
-    return batcher;
+    return this.batcher;
   }
 
   protected segmentFd(id: number): number {
@@ -503,11 +521,11 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     header.writeUInt32LE(data ? crc32c(data, headCrc) : headCrc, 4);
     this.unsynced.add(seg.id);
     const result = { segment: seg.id, dataOffset: offset + HEADER };
-    const batcher = this.segmentBatcher(seg.id);
+    const batcher = this.segmentBatcher();
     // Batched: every append of this tick goes to the disk in one native job (they are adjacent in the log).
     // One buffer per record: one pwrite (copying 4 KiB costs less than a second system call).
     const io = batcher
-      ? batcher.submit(true, data ? Buffer.concat([header, data], size) : header, offset, false).then(() => result)
+      ? batcher.submit(true, data ? Buffer.concat([header, data], size) : header, offset, false, this.segmentFd(seg.id)).then(() => result)
       : writevFn(this.segmentFd(seg.id), data ? [header, data] : [header], offset).then((n) => {
           if (n !== size) throw new StoreError(`short write to ${segName(seg.id)} (${n} of ${size} bytes)`, 'IO');
           return result;
@@ -723,14 +741,15 @@ export class LsfsStore extends LsfsReader implements BlockStore {
       if (!this.failed) await this.withWritesStopped(() => undefined);
     } finally {
       this.closed = true;
-      await Promise.allSettled([...this.reads]);
+      await this.readsSettled();
+      await this.batcher?.drain();
       this.closeFds();
       releaseOwnerLock(this.location);
     }
   }
 
   private closeFds(): void {
-    this.batchers.clear();
+    this.batcher = undefined;
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
     fs.closeSync(this.mapFd);
@@ -763,14 +782,32 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     };
   }
 
-  override async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
-    const r = super.read(buf, bufOffset, length, position);
-    this.reads.add(r);
+  override read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+    // Counted, so that close waits for reads still on the segment files (cheaper than a set of promises per read).
+    let r: Promise<void>;
     try {
-      await r;
-    } finally {
-      this.reads.delete(r);
+      r = super.read(buf, bufOffset, length, position);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    this.readsInFlight++;
+    return r.then(this.readDone, this.readFailed);
+  }
+
+  private readsInFlight = 0;
+  private readsIdle: (() => void)[] = [];
+  private readonly readDone = (): void => {
+    if (--this.readsInFlight === 0 && this.readsIdle.length > 0) this.readsIdle.splice(0).forEach((f) => f());
+  };
+  private readonly readFailed = (err: unknown): never => {
+    this.readDone();
+    throw err;
+  };
+
+  /** Resolves once no read is in flight. */
+  private readsSettled(): Promise<void> {
+    if (this.readsInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.readsIdle.push(resolve));
   }
 
   // ------------------------------------------------------------------ garbage collection
@@ -805,11 +842,11 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     // With writes stopped: the checkpoint after the deletions must not name a log position whose records are still
     // being written (their index entries would be missing from it). Reads already under way may still use the files.
     await this.withWritesStopped(async () => {
-      await Promise.allSettled([...this.reads]);
+      await this.readsSettled();
+      // No I/O may still name a file about to be closed (its descriptor number could be reused at once).
+      await this.batcher?.drain();
       for (const s of gone) {
         if (s.live !== 0) continue;
-        await this.batchers.get(s.id)?.drain();
-        this.batchers.delete(s.id);
         const fd = this.fds.get(s.id);
         if (fd !== undefined) fs.closeSync(fd);
         this.fds.delete(s.id);
