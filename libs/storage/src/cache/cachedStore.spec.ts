@@ -167,6 +167,24 @@ describe('CachedStore write-back', () => {
     expect(st.estimatedFlushSeconds).toBeCloseTo((2 * BS) / st.flushRateBytesPerSec!, 9);
   });
 
+  it('measures the flush rate over wall time, not the sum of overlapping store writes', async () => {
+    const s = new RecordingStore(4 * MiB);
+    const c = cached(s);
+    // 16 scattered lines: 16 store writes in flight together, each held ~60 ms by the store.
+    for (let i = 0; i < 16; i++) await c.write(block(i + 1), 0, BS, i * 8 * BS, false);
+    let open!: () => void;
+    s.gate = new Promise<void>((resolve) => (open = resolve));
+    const flushing = c.flush();
+    await new Promise((r) => setTimeout(r, 60));
+    open();
+    s.gate = null;
+    await flushing;
+    const rate = c.stats().flushRateBytesPerSec!;
+    // Wall time ~60 ms for 64 KiB ≈ 1 MiB/s; summing the 16 overlapping writes would report ~16× less.
+    expect(rate).toBeGreaterThan((16 * BS) / 0.5);
+    expect(s.writes).toHaveLength(16);
+  });
+
   it('keeps an overwrite made during an in-flight flush write dirty, and reads see the newest data', async () => {
     const s = new RecordingStore(4 * MiB);
     const c = cached(s);

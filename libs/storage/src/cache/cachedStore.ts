@@ -25,7 +25,8 @@ export type CacheMode = (typeof CACHE_MODES)[number];
 export const RECOMMENDED_MIN_CACHE_BYTES = 128 * 1024 * 1024;
 const MIN_CACHE_BYTES = 16 * CACHE_LINE;
 const FLUSH_CHUNK_LINES = 256; // 1 MiB per store write
-const FLUSH_PARALLEL = 4;
+/** Store writes the flusher keeps in flight: as deep as the initiators' own queues, or the flush lags the writers. */
+const FLUSH_PARALLEL = 32;
 
 export interface CacheOptions {
   mode: CacheMode;
@@ -92,6 +93,9 @@ export class CachedStore implements BlockStore {
   private flushError: Error | null = null;
   private closed = false;
   private readonly counters = { hits: 0, misses: 0, flushedBytes: 0, flushSeconds: 0 };
+  /** Flush writes in flight, and since when some have been: the rate counts wall time, not the sum of overlapping writes. */
+  private flushWrites = 0;
+  private flushBusySince = 0n;
   private readonly warn: (message: string) => void;
 
   constructor(
@@ -413,7 +417,7 @@ export class CachedStore implements BlockStore {
       line.buf.copy(snapshot, k * CACHE_LINE);
       taken.push({ line, version: line.version });
     }
-    const started = process.hrtime.bigint();
+    if (this.flushWrites++ === 0) this.flushBusySince = process.hrtime.bigint();
     const io = this.inner.write(snapshot, 0, snapshot.length, start * CACHE_LINE, fua);
     const settled = io.then(
       () => undefined,
@@ -428,10 +432,10 @@ export class CachedStore implements BlockStore {
       throw err;
     } finally {
       for (const t of taken) if (t.line.writing === settled) t.line.writing = null;
+      if (--this.flushWrites === 0) this.counters.flushSeconds += Number(process.hrtime.bigint() - this.flushBusySince) / 1e9;
     }
     this.flushError = null;
     this.counters.flushedBytes += snapshot.length;
-    this.counters.flushSeconds += Number(process.hrtime.bigint() - started) / 1e9;
     for (const t of taken) if (t.line.version === t.version && this.lines.get(start + taken.indexOf(t)) === t.line) this.setDirty(t.line, false);
   }
 
@@ -498,7 +502,8 @@ export class CachedStore implements BlockStore {
   }
 
   stats(): CacheStats {
-    const rate = this.counters.flushSeconds > 0 ? this.counters.flushedBytes / this.counters.flushSeconds : null;
+    const busy = this.counters.flushSeconds + (this.flushWrites > 0 ? Number(process.hrtime.bigint() - this.flushBusySince) / 1e9 : 0);
+    const rate = busy > 0 && this.counters.flushedBytes > 0 ? this.counters.flushedBytes / busy : null;
     return {
       mode: this.currentMode,
       sizeBytes: this.capacity * CACHE_LINE,
