@@ -186,23 +186,71 @@ export class SyncNetwork {
     else if (kind === 'pong' && nonce) this.probes.get(nonce)?.();
   }
 
-  /** True when the partner answers on any heartbeat address within `timeoutMs` (several tries). */
+  /**
+   * True when the partner answers on any heartbeat address within `timeoutMs` (several tries). False at once when
+   * every address refuses: each ping also goes from a socket connected to that address, and a host that is up but
+   * has no agent listening answers with ICMP port unreachable, which a connected socket reports (ECONNREFUSED) —
+   * the partner's process is gone, no need to wait out the timeout. A cut link drops packets silently: timeout.
+   */
   probeHeartbeat(partner: Endpoint[], timeoutMs = 600): Promise<boolean> {
     if (partner.length === 0 || this.heartbeatSockets.length === 0) return Promise.resolve(false);
     const nonce = `${process.pid}-${++this.nonce}`;
     return new Promise((resolve) => {
+      let finished = false;
+      const refused = new Set<number>();
+      const probes: (dgram.Socket | null)[] = partner.map((to, i) => {
+        const local = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
+        const family = local.address().family === 'IPv6' ? 'udp6' : 'udp4';
+        if ((family === 'udp6') !== net.isIPv6(to.host) && net.isIP(to.host) !== 0) return null;
+        const probe = dgram.createSocket({ type: family });
+        probe.on('message', (msg, from) => this.heartbeat(probe, msg, from));
+        probe.on('error', (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ECONNREFUSED') return;
+          refused.add(i);
+          if (refused.size === partner.length) finish(false);
+        });
+        // From the heartbeat address, so the probe takes the heartbeat link.
+        const ping = () => {
+          if (finished) return;
+          try {
+            probe.send(`ping ${this.options.nodeId} ${nonce}`);
+          } catch {
+            // closed meanwhile
+          }
+        };
+        probe.bind(0, local.address().address, () => {
+          if (finished) return;
+          try {
+            probe.connect(to.port, to.host, ping);
+          } catch {
+            // closed meanwhile
+          }
+        });
+        return probe;
+      });
       const send = () =>
         partner.forEach((to, i) => {
           const socket = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
           socket.send(`ping ${this.options.nodeId} ${nonce}`, to.port, to.host);
+          const probe = probes[i];
+          if (probe && !refused.has(i)) {
+            try {
+              probe.send(`ping ${this.options.nodeId} ${nonce}`);
+            } catch {
+              // not connected yet: its own first ping follows the connect
+            }
+          }
         });
-      const retry = setInterval(send, Math.max(50, Math.floor(timeoutMs / 4)));
       const finish = (alive: boolean) => {
+        if (finished) return;
+        finished = true;
         clearInterval(retry);
         clearTimeout(deadline);
         this.probes.delete(nonce);
+        for (const probe of probes) probe?.close();
         resolve(alive);
       };
+      const retry = setInterval(send, Math.max(50, Math.floor(timeoutMs / 4)));
       const deadline = setTimeout(() => finish(false), timeoutMs);
       this.probes.set(nonce, () => finish(true));
       send();
