@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     await startNode(b);
     const done = await until(() => haEvents(a!).slice(before).find((e) => e.type === 'ResyncCompleted'), 'the resync', 300_000);
     const resyncMBps = (done.bytes as number) / 1e6 / Math.max(0.001, done.seconds as number);
-    const resyncLine = `resync: ${(done.bytes as number) / MiB} MiB in ${done.seconds} s = ${resyncMBps.toFixed(0)} MB/s; the disk's own sequential 1 MiB QD8 write rate ${disk.mbps.toFixed(0)} MB/s → ${(resyncMBps / disk.mbps).toFixed(2)}×`;
+    const resyncLine = `resync (${String(done.kind)}): ${(done.bytes as number) / MiB} MiB in ${done.seconds} s = ${resyncMBps.toFixed(0)} MB/s; the disk's own sequential 1 MiB QD8 write rate ${disk.mbps.toFixed(0)} MB/s → ${(resyncMBps / disk.mbps).toFixed(2)}×`;
     process.stdout.write(`${resyncLine}\n`);
     await until(async () => qemuIoOk(b!.url, 'read 0 4k'), 'node-b serving again', 60_000);
 

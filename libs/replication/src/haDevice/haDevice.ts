@@ -43,8 +43,10 @@ import type { HaEvent, LocalRole, PartnerState } from './haEvents';
 const DEFAULT_REGION_BYTES = 64 * 1024;
 /** Activity-log granularity while a partner receives our writes (see replicateWrite). */
 const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
-/** Regions a resync copies at once. */
+/** Copies a resync keeps in flight at once. */
 const RESYNC_IN_FLIGHT = 8;
+/** Adjacent dirty regions a resync sends as one copy (one lock, one read, one frame): up to this many bytes. */
+const RESYNC_CHUNK_BYTES = 1 * 1024 * 1024;
 /** Remote lock slots are numbered from here (local slots are small). */
 const REMOTE_SLOT_BASE = 1 << 30;
 /** Extents written by a partner are remembered this long (two windows) for repairRecent. */
@@ -903,20 +905,28 @@ export class HaDevice extends EventEmitter {
     const rate = this.config.resyncBytesPerSecond ?? 0;
     let done = 0;
     let lastProgress = Date.now();
+    const perChunk = Math.max(1, Math.floor(RESYNC_CHUNK_BYTES / regionBytes));
     const copyPass = async (list: number[]): Promise<void> => {
+      // Runs of adjacent regions (the list is ascending), so a full resync sends 1 MiB frames, not 64 KiB ones.
+      const chunks: [number, number][] = [];
+      for (const region of list) {
+        const last = chunks[chunks.length - 1];
+        if (last && last[0] + last[1] === region && last[1] < perChunk) last[1]++;
+        else chunks.push([region, 1]);
+      }
       let next = 0;
       const copyOne = async (buf: Buffer): Promise<void> => {
-        while (next < list.length) {
+        while (next < chunks.length) {
           if (p.stopResync || this.closed) return;
-          const region = list[next++];
+          const [region, count] = chunks[next++];
           const position = region * regionBytes;
-          const length = Math.min(regionBytes, size - position);
+          const length = Math.min(count * regionBytes, size - position);
           if (length <= 0) continue;
           const slot = await this.lock.acquire(position / blockSize, length / blockSize);
           try {
             await this.local.read(buf, 0, length, position);
             await p.channel.request(FrameType.ResyncData, 0, position, 0, buf, 0, length);
-            p.bitmap.cleanRegion(region);
+            for (let k = 0; k < count; k++) p.bitmap.cleanRegion(region + k);
           } finally {
             this.lock.release(slot);
           }
@@ -934,7 +944,7 @@ export class HaDevice extends EventEmitter {
         }
       };
       // A few regions in flight at once: one at a time would leave both disks idle for a round trip per region.
-      await Promise.all(Array.from({ length: Math.min(RESYNC_IN_FLIGHT, list.length) }, () => copyOne(Buffer.allocUnsafe(regionBytes))));
+      await Promise.all(Array.from({ length: Math.min(RESYNC_IN_FLIGHT, chunks.length) }, () => copyOne(Buffer.allocUnsafe(perChunk * regionBytes))));
       if (p.stopResync || this.closed) throw new PartnerUnreachable(p.nodeId, 'resync stopped');
     };
     for (let round = 0; ; round++) {
