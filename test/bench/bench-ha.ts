@@ -37,7 +37,29 @@ function qemuBench(target: string, c: (typeof CASES)[number], extra: string[] = 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function startSingle(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is no /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** Runs a qemu-img bench and also returns the CPU microseconds per I/O the given target processes spent on it. */
+function measuredBench(target: string, c: (typeof CASES)[number], pids: (number | undefined)[]): { iops: number; cpuUs: number[] } {
+  const before = pids.map(cpuSeconds);
+  const r = qemuBench(target, c);
+  const count = Math.max(1, Math.round(c.count * SCALE));
+  return { iops: r.iops, cpuUs: pids.map((pid, i) => ((cpuSeconds(pid) - before[i]) / count) * 1e6) };
+}
+
+async function startSingle(dir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const port = await freePort();
   const iqn = 'iqn.2026-11.io.tandem:bench-single';
   const child = spawnTracked(process.execPath, [TANDEM_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--target', iqn, '--lun', `0=flat:${path.join(dir, 'single.img')},size=1GiB,create,thin`]);
@@ -50,7 +72,7 @@ async function startSingle(dir: string): Promise<{ url: string; stop: () => Prom
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
   });
-  return { url: `iscsi://127.0.0.1:${port}/${iqn}/0`, stop: () => stopChild(child, 5000).then(() => undefined) };
+  return { url: `iscsi://127.0.0.1:${port}/${iqn}/0`, pid: child.pid, stop: () => stopChild(child, 5000).then(() => undefined) };
 }
 
 const qemuIoOk = async (url: string, command: string): Promise<boolean> => (await qemuIo(url, [command], 10_000)).ok;
@@ -72,13 +94,27 @@ async function main(): Promise<void> {
     for (const c of CASES) {
       const s: number[] = [];
       const h: number[] = [];
+      const sCpu: number[] = [];
+      const aCpu: number[] = [];
+      const bCpu: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? ['single', 'ha'] : ['ha', 'single'];
-        for (const which of order) (which === 'single' ? s : h).push(qemuBench(which === 'single' ? single.url : a.url, c).iops);
+        for (const which of order) {
+          if (which === 'single') {
+            const r = measuredBench(single.url, c, [single.pid]);
+            s.push(r.iops);
+            sCpu.push(r.cpuUs[0]);
+          } else {
+            const r = measuredBench(a.url, c, [a.child?.pid, b.child?.pid]);
+            h.push(r.iops);
+            aCpu.push(r.cpuUs[0]);
+            bCpu.push(r.cpuUs[1]);
+          }
+        }
       }
       const si = median(s);
       const hi = median(h);
-      const line = `| ${c.name} | ${si.toFixed(0)} | ${((si * c.size) / 1e6).toFixed(1)} | ${hi.toFixed(0)} | ${((hi * c.size) / 1e6).toFixed(1)} | ${(hi / si).toFixed(2)} |`;
+      const line = `| ${c.name} | ${si.toFixed(0)} | ${((si * c.size) / 1e6).toFixed(1)} | ${hi.toFixed(0)} | ${((hi * c.size) / 1e6).toFixed(1)} | ${(hi / si).toFixed(2)} | ${median(sCpu).toFixed(0)} | ${median(aCpu).toFixed(0)} + ${median(bCpu).toFixed(0)} |`;
       rows.push(line);
       process.stdout.write(`${line}\n`);
     }
@@ -108,7 +144,9 @@ async function main(): Promise<void> {
     const failoverLine = `failover: kill -9 of node-a → a write completed through node-b after ${failoverMs} ms (includes starting qemu-io, ~40 ms)`;
     process.stdout.write(`${failoverLine}\n`);
 
-    process.stdout.write(`\n| case | single IOPS | single MB/s | HA IOPS | HA MB/s | HA/single |\n|---|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n\n${resyncLine}\n${failoverLine}\n`);
+    process.stdout.write(
+      `\n| case | single IOPS | single MB/s | HA IOPS | HA MB/s | HA/single | CPU µs per write, single | CPU µs per write, HA node-a + node-b |\n|---|---:|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n\n${resyncLine}\n${failoverLine}\n`,
+    );
     process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   } finally {
     if (a) await stopNode(a);
