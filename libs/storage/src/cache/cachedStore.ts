@@ -48,6 +48,11 @@ interface Line {
   version: number;
   /** The store write of this line under way, if any. */
   writing: Promise<void> | null;
+  /**
+   * Set while the line is being read in from the store (a partial write needs its other sectors): nobody reads,
+   * writes or evicts it until the read completes, so no other copy of the line can appear meanwhile.
+   */
+  filling: Promise<void> | null;
 }
 
 export interface CacheStats {
@@ -96,6 +101,8 @@ export class CachedStore implements BlockStore {
   /** Flush writes in flight, and since when some have been: the rate counts wall time, not the sum of overlapping writes. */
   private flushWrites = 0;
   private flushBusySince = 0n;
+  /** Lines being read in (see Line.filling). */
+  private fills = 0;
   private readonly warn: (message: string) => void;
 
   constructor(
@@ -167,11 +174,14 @@ export class CachedStore implements BlockStore {
     this.lines.set(index, line);
   }
 
-  /** Drops the least recently used clean, idle line if the cache is full; false when every line is dirty or busy. */
-  private makeRoom(): boolean {
+  /**
+   * Drops the least recently used clean, idle line if the cache is full, never one in [keepFirst, keepLast] (the
+   * lines a write is filling in); false when every line is dirty or busy.
+   */
+  private makeRoom(keepFirst = -1, keepLast = -1): boolean {
     if (this.lines.size < this.capacity) return true;
     for (const [index, line] of this.lines) {
-      if (!line.dirty && !line.writing) {
+      if (!line.dirty && !line.writing && !line.filling && (index < keepFirst || index > keepLast)) {
         this.lines.delete(index);
         return true;
       }
@@ -209,6 +219,10 @@ export class CachedStore implements BlockStore {
     this.assertOpen();
     const first = Math.floor(position / CACHE_LINE);
     const last = Math.floor((position + length - 1) / CACHE_LINE);
+    for (let filling = this.fillingIn(first, last); filling; filling = this.fillingIn(first, last)) {
+      await filling;
+      this.assertOpen();
+    }
     let all = true;
     for (let i = first; i <= last && all; i++) all = this.lines.has(i);
     if (all) {
@@ -229,17 +243,67 @@ export class CachedStore implements BlockStore {
     const spanStart = first * CACHE_LINE;
     const spanEnd = Math.min(this.inner.sizeBytes, (last + 1) * CACHE_LINE);
     const span = Buffer.alloc((last - first + 1) * CACHE_LINE);
+    // Lines cached now may be newer than the store. If one is flushed and evicted while the store read is under
+    // way, the span may hold its older content: such lines are read again below.
+    const wasCached = new Uint8Array(last - first + 1);
+    for (let i = first; i <= last; i++) if (this.lines.has(i)) wasCached[i - first] = 1;
     await this.inner.read(span, 0, spanEnd - spanStart, spanStart);
     this.assertOpen();
+    // First every cached line over the span (newer than the store), before any eviction for the fills below.
+    let again: number[] | null = null;
     for (let i = first; i <= last; i++) {
       const line = this.lines.get(i);
+      if (line && !line.filling) line.buf.copy(span, (i - first) * CACHE_LINE);
+      else if (wasCached[i - first]) (again ??= []).push(i);
+    }
+    for (const i of again ?? []) {
       const at = (i - first) * CACHE_LINE;
-      if (line) line.buf.copy(span, at); // newer than the store
-      else if (epoch === this.writeEpoch && (i + 1) * CACHE_LINE <= this.inner.sizeBytes && this.makeRoom()) {
-        this.lines.set(i, { buf: Buffer.from(span.subarray(at, at + CACHE_LINE)), dirty: false, version: 0, writing: null });
+      await this.inner.read(span, at, Math.min(spanEnd, (i + 1) * CACHE_LINE) - i * CACHE_LINE, i * CACHE_LINE);
+      this.assertOpen();
+      const line = this.lines.get(i);
+      if (line && !line.filling) line.buf.copy(span, at);
+    }
+    // Then cache what came from the store, if nothing was written meanwhile and the line was not cached before.
+    if (epoch === this.writeEpoch) {
+      for (let i = first; i <= last; i++) {
+        if (wasCached[i - first] || this.lines.has(i) || (i + 1) * CACHE_LINE > this.inner.sizeBytes || !this.makeRoom()) continue;
+        const at = (i - first) * CACHE_LINE;
+        this.lines.set(i, { buf: Buffer.from(span.subarray(at, at + CACHE_LINE)), dirty: false, version: 0, writing: null, filling: null });
       }
     }
     span.copy(buf, bufOffset, position - spanStart, position - spanStart + length);
+  }
+
+  /** A read-in under way in lines [first, last], if any. */
+  private fillingIn(first: number, last: number): Promise<void> | null {
+    if (this.fills === 0) return null;
+    if (last - first < this.lines.size) {
+      for (let i = first; i <= last; i++) {
+        const f = this.lines.get(i)?.filling;
+        if (f) return f;
+      }
+    } else for (const [i, line] of this.lines) if (line.filling && i >= first && i <= last) return line.filling;
+    return null;
+  }
+
+  /** Reads line i in from the store under a placeholder (see Line.filling), evicting none in [keepFirst, keepLast]. */
+  private async fillLine(i: number, keepFirst: number, keepLast: number): Promise<void> {
+    const lineStart = i * CACHE_LINE;
+    let filled!: () => void;
+    const line: Line = { buf: Buffer.alloc(CACHE_LINE), dirty: false, version: 0, writing: null, filling: new Promise<void>((resolve) => (filled = resolve)) };
+    this.makeRoom(keepFirst, keepLast);
+    this.lines.set(i, line);
+    this.fills++;
+    try {
+      await this.inner.read(line.buf, 0, Math.min(this.inner.sizeBytes, lineStart + CACHE_LINE) - lineStart, lineStart);
+    } catch (err) {
+      if (this.lines.get(i) === line) this.lines.delete(i);
+      throw err;
+    } finally {
+      this.fills--;
+      line.filling = null;
+      filled();
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -288,25 +352,36 @@ export class CachedStore implements BlockStore {
       await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
       this.assertOpen();
     }
-    // Partial lines not cached yet are read in first: their other sectors must not be lost.
-    for (const i of first === last ? [first] : [first, last]) {
-      const lineStart = i * CACHE_LINE;
-      if (position <= lineStart && position + length >= lineStart + CACHE_LINE) continue;
-      if (this.lines.has(i)) continue;
-      const fill = Buffer.alloc(CACHE_LINE);
-      await this.inner.read(fill, 0, Math.min(this.inner.sizeBytes, lineStart + CACHE_LINE) - lineStart, lineStart);
-      if (!this.lines.has(i)) {
-        this.makeRoom();
-        this.lines.set(i, { buf: fill, dirty: false, version: 0, writing: null });
+    // Partial lines not cached yet are read in first: their other sectors must not be lost. The copy below runs
+    // only after a pass that found every partial line cached and no line of the range being read in, without
+    // waiting: a wait may let a clean line be evicted, so every wait starts the checks again.
+    for (;;) {
+      let waited = false;
+      for (const i of first === last ? [first] : [first, last]) {
+        const lineStart = i * CACHE_LINE;
+        if (position <= lineStart && position + length >= lineStart + CACHE_LINE) continue;
+        const line = this.lines.get(i);
+        if (line && !line.filling) continue;
+        if (line) await line.filling;
+        else await this.fillLine(i, first, last);
+        waited = true;
+        break;
       }
+      if (!waited) {
+        const filling = this.fillingIn(first, last);
+        if (!filling) break;
+        await filling;
+      }
+      this.assertOpen();
     }
     this.writeEpoch++;
     let at = bufOffset;
     for (let i = first; i <= last; i++) {
       let line = this.lines.get(i);
       if (!line) {
-        this.makeRoom();
-        line = { buf: Buffer.allocUnsafe(CACHE_LINE), dirty: false, version: 0, writing: null };
+        // Only a line the write covers wholly can be missing here; the partial ones read in above must stay.
+        this.makeRoom(first, last);
+        line = { buf: Buffer.allocUnsafe(CACHE_LINE), dirty: false, version: 0, writing: null, filling: null }; // wholly overwritten below
         this.lines.set(i, line);
       } else this.touch(i, line);
       const from = i === first ? position - i * CACHE_LINE : 0;
