@@ -851,7 +851,12 @@ export class HaDevice extends EventEmitter {
    * and say what they know it misses; we copy the union from here, they commit, p adopts our generation.
    */
   private async startRejoin(p: Partner, peer: PeerState): Promise<void> {
-    if (p.resyncRun) return;
+    if (p.resyncRun) {
+      // A run already copying to p answers this. One still winding down after p went away (a copy sleeping for the
+      // rate limit, a bitmap flush) does not: try again once it has ended, or p would wait for a join forever.
+      if (p.stopResync) this.scheduleRejoin(p);
+      return;
+    }
     this.log(`HA ${this.config.deviceId}: coordinating the join of ${p.nodeId} (${this.partners.map((q) => `${q.nodeId} ${q.state}${q.member ? ' member' : ''}${q.channel.connected ? '' : ' unreachable'}`).join(', ')})`);
     p.stopResync = false;
     await this.setPartnerState(p, 'resync-to-partner');
