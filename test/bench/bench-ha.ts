@@ -129,10 +129,17 @@ async function main(): Promise<void> {
     qemuBench(a.url, { name: 'dirty', size: MiB, depth: 8, count: RESYNC_MIB, step: 0 });
     b.log = '';
     const before = haEvents(a).length;
+    const aCpuBefore = cpuSeconds(a.child?.pid);
     await startNode(b);
-    const done = await until(() => haEvents(a!).slice(before).find((e) => e.type === 'ResyncCompleted'), 'the resync', 300_000);
+    const bCpuBefore = cpuSeconds(b.child?.pid);
+    const done = await until(() => haEvents(a!).slice(before).find((e) => e.type === 'ResyncCompleted'), 'the resync', 300_000, 20);
+    // CPU the two nodes spent from node-b's start to the end of the resync (node-a: the copy; node-b: start-up too).
+    const aCpu = cpuSeconds(a.child?.pid) - aCpuBefore;
+    const bCpu = cpuSeconds(b.child?.pid) - bCpuBefore;
     const resyncMBps = (done.bytes as number) / 1e6 / Math.max(0.001, done.seconds as number);
-    const resyncLine = `resync (${String(done.kind)}): ${(done.bytes as number) / MiB} MiB in ${done.seconds} s = ${resyncMBps.toFixed(0)} MB/s; the disk's own sequential 1 MiB QD8 write rate ${disk.mbps.toFixed(0)} MB/s → ${(resyncMBps / disk.mbps).toFixed(2)}×`;
+    const resyncLine =
+      `resync (${String(done.kind)}): ${(done.bytes as number) / MiB} MiB in ${done.seconds} s = ${resyncMBps.toFixed(0)} MB/s; the disk's own sequential 1 MiB QD8 write rate ${disk.mbps.toFixed(0)} MB/s → ${(resyncMBps / disk.mbps).toFixed(2)}×` +
+      `; CPU meanwhile: node-a ${aCpu.toFixed(2)} s, node-b ${bCpu.toFixed(2)} s`;
     process.stdout.write(`${resyncLine}\n`);
     await until(async () => qemuIoOk(b!.url, 'read 0 4k'), 'node-b serving again', 60_000);
 
