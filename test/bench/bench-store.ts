@@ -68,6 +68,23 @@ async function sustained(store: BlockStore, count: number): Promise<number> {
   return count / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+/**
+ * Opens a fresh store of `kind` at `where` (FLAT thin or preallocated), runs `use` on it, then closes and deletes it.
+ */
+async function withStore<T>(kind: 'flat' | 'lsfs', where: string, thin: boolean, use: (store: BlockStore) => Promise<T>): Promise<T> {
+  const file = kind === 'flat' ? `${where}.img` : where;
+  const store: BlockStore =
+    kind === 'flat'
+      ? await FlatStore.open({ path: file, sizeBytes: DEVICE, create: true, thin })
+      : await LsfsStore.open({ path: file, sizeBytes: DEVICE, create: true });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+    fs.rmSync(file, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(ROOT, 'tandem-bench-store-'));
   const [load] = os.loadavg();
@@ -79,17 +96,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? (['flat', 'lsfs'] as const) : (['lsfs', 'flat'] as const);
       const result = {} as (typeof rounds)[number];
       for (const kind of order) {
-        const where = path.join(dir, `${kind}-${round}`);
-        const store: BlockStore =
-          kind === 'flat'
-            ? await FlatStore.open({ path: `${where}.img`, sizeBytes: DEVICE, create: true, thin: true })
-            : await LsfsStore.open({ path: where, sizeBytes: DEVICE, create: true });
-        try {
-          result[kind] = await measure(store);
-        } finally {
-          await store.close();
-          fs.rmSync(kind === 'flat' ? `${where}.img` : where, { recursive: true, force: true });
-        }
+        result[kind] = await withStore(kind, path.join(dir, `${kind}-${round}`), true, measure);
         console.log(`  round ${round + 1} ${kind.padEnd(4)}  write ${fmt(result[kind].write)} IOPS  fua ${fmt(result[kind].fua)} IOPS  read ${fmt(result[kind].read)} IOPS`);
       }
       rounds.push(result);
@@ -101,17 +108,7 @@ async function main(): Promise<void> {
     const sustainedRates = { flat: [] as number[], lsfs: [] as number[] };
     for (let round = 0; round < 2; round++) {
       for (const kind of round % 2 === 0 ? (['flat', 'lsfs'] as const) : (['lsfs', 'flat'] as const)) {
-        const where = path.join(dir, `sustained-${kind}-${round}`);
-        const store: BlockStore =
-          kind === 'flat'
-            ? await FlatStore.open({ path: `${where}.img`, sizeBytes: DEVICE, create: true })
-            : await LsfsStore.open({ path: where, sizeBytes: DEVICE, create: true });
-        try {
-          sustainedRates[kind].push(await sustained(store, sustainedCount));
-        } finally {
-          await store.close();
-          fs.rmSync(kind === 'flat' ? `${where}.img` : where, { recursive: true, force: true });
-        }
+        sustainedRates[kind].push(await withStore(kind, path.join(dir, `sustained-${kind}-${round}`), false, (store) => sustained(store, sustainedCount)));
         console.log(`  sustained round ${round + 1} ${kind.padEnd(4)}  ${fmt(sustainedRates[kind][round])} IOPS (${fmt(sustainedCount)} writes + flush)`);
       }
     }

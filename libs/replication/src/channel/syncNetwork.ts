@@ -195,10 +195,12 @@ export class SyncNetwork {
   probeHeartbeat(partner: Endpoint[], timeoutMs = 600): Promise<boolean> {
     if (partner.length === 0 || this.heartbeatSockets.length === 0) return Promise.resolve(false);
     const nonce = `${process.pid}-${++this.nonce}`;
+    const message = `ping ${this.options.nodeId} ${nonce}`;
     return new Promise((resolve) => {
       let finished = false;
       const refused = new Set<number>();
-      const probes: (dgram.Socket | null)[] = partner.map((to, i) => {
+      /** Per address: a ping from the socket connected to it (until it refused), or null (address family differs). */
+      const probes: ({ socket: dgram.Socket; ping: () => void } | null)[] = partner.map((to, i) => {
         const local = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
         const family = local.address().family === 'IPv6' ? 'udp6' : 'udp4';
         if ((family === 'udp6') !== net.isIPv6(to.host) && net.isIP(to.host) !== 0) return null;
@@ -209,15 +211,15 @@ export class SyncNetwork {
           refused.add(i);
           if (refused.size === partner.length) finish(false);
         });
-        // From the heartbeat address, so the probe takes the heartbeat link.
         const ping = () => {
-          if (finished) return;
+          if (finished || refused.has(i)) return;
           try {
-            probe.send(`ping ${this.options.nodeId} ${nonce}`);
+            probe.send(message);
           } catch {
-            // closed meanwhile
+            // not connected yet (its first ping follows the connect), or closed meanwhile
           }
         };
+        // From the heartbeat address, so the probe takes the heartbeat link.
         probe.bind(0, local.address().address, () => {
           if (finished) return;
           try {
@@ -226,20 +228,13 @@ export class SyncNetwork {
             // closed meanwhile
           }
         });
-        return probe;
+        return { socket: probe, ping };
       });
       const send = () =>
         partner.forEach((to, i) => {
           const socket = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
-          socket.send(`ping ${this.options.nodeId} ${nonce}`, to.port, to.host);
-          const probe = probes[i];
-          if (probe && !refused.has(i)) {
-            try {
-              probe.send(`ping ${this.options.nodeId} ${nonce}`);
-            } catch {
-              // not connected yet: its own first ping follows the connect
-            }
-          }
+          socket.send(message, to.port, to.host);
+          probes[i]?.ping();
         });
       const finish = (alive: boolean) => {
         if (finished) return;
@@ -247,7 +242,7 @@ export class SyncNetwork {
         clearInterval(retry);
         clearTimeout(deadline);
         this.probes.delete(nonce);
-        for (const probe of probes) probe?.close();
+        for (const probe of probes) probe?.socket.close();
         resolve(alive);
       };
       const retry = setInterval(send, Math.max(50, Math.floor(timeoutMs / 4)));

@@ -136,26 +136,27 @@ abstract class LsfsReader {
   abstract get sizeBytes(): number;
   protected abstract get index(): BlockMap;
   protected abstract segmentFd(id: number): number;
-  /** Batched native I/O on the segment, when the addon is there. */
-  protected abstract segmentBatcher(): IoBatcher | null;
+  /** Batched native I/O on every segment file (each I/O names its file), when the addon is there. */
+  protected abstract storeBatcher(): IoBatcher | null;
   protected abstract assertOpen(): void;
 
+  /** Never throws: every failure (closed, a segment that cannot be opened) is a rejected promise. */
   read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
     try {
       this.assertOpen();
+      // The common case, one 4 KiB-aligned block whose index page is cached: straight to the segment, no async frame.
+      if (length === LSFS_BLOCK && position % LSFS_BLOCK === 0) {
+        const location = this.index.peek(position / LSFS_BLOCK);
+        if (location === 0) {
+          buf.fill(0, bufOffset, bufOffset + length);
+          return Promise.resolve();
+        }
+        if (location !== undefined) return this.readExact(segmentOf(location), buf, bufOffset, length, offsetOf(location));
+      }
+      return this.readRuns(buf, bufOffset, length, position);
     } catch (err) {
       return Promise.reject(err);
     }
-    // The common case, one 4 KiB-aligned block whose index page is cached: straight to the segment, no async frame.
-    if (length === LSFS_BLOCK && position % LSFS_BLOCK === 0) {
-      const location = this.index.peek(position / LSFS_BLOCK);
-      if (location === 0) {
-        buf.fill(0, bufOffset, bufOffset + length);
-        return Promise.resolve();
-      }
-      if (location !== undefined) return this.readExact(segmentOf(location), buf, bufOffset, length, offsetOf(location));
-    }
-    return this.readRuns(buf, bufOffset, length, position);
   }
 
   private async readRuns(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
@@ -184,7 +185,7 @@ abstract class LsfsReader {
   }
 
   protected readExact(segment: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
-    const batcher = this.segmentBatcher();
+    const batcher = this.storeBatcher();
     if (batcher) return batcher.submit(false, offset === 0 && length === buf.length ? buf : buf.subarray(offset, offset + length), position, false, this.segmentFd(segment));
     return this.readExactSlow(segment, buf, offset, length, position);
   }
@@ -438,7 +439,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     if (location !== 0) this.segments.get(segmentOf(location))!.live++;
   }
 
-  protected segmentBatcher(): IoBatcher | null {
+  protected storeBatcher(): IoBatcher | null {
     if (this.batcher === undefined) {
       const native = nativeFs();
       this.batcher = native ? new IoBatcher(null, native.ioBatch, this.location) : null;
@@ -521,8 +522,8 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     header.writeUInt32LE(data ? crc32c(data, headCrc) : headCrc, 4);
     this.unsynced.add(seg.id);
     const result = { segment: seg.id, dataOffset: offset + HEADER };
-    const batcher = this.segmentBatcher();
-    // Batched: every append of this tick goes to the disk in one native job (they are adjacent in the log).
+    const batcher = this.storeBatcher();
+    // Batched: every append of this event-loop turn goes to the disk in one native job (they are adjacent in the log).
     // One buffer per record: one pwrite (copying 4 KiB costs less than a second system call).
     const io = batcher
       ? batcher.submit(true, data ? Buffer.concat([header, data], size) : header, offset, false, this.segmentFd(seg.id)).then(() => result)
@@ -784,14 +785,8 @@ export class LsfsStore extends LsfsReader implements BlockStore {
 
   override read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
     // Counted, so that close waits for reads still on the segment files (cheaper than a set of promises per read).
-    let r: Promise<void>;
-    try {
-      r = super.read(buf, bufOffset, length, position);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     this.readsInFlight++;
-    return r.then(this.readDone, this.readFailed);
+    return super.read(buf, bufOffset, length, position).then(this.readDone, this.readFailed);
   }
 
   private readsInFlight = 0;
@@ -1063,7 +1058,7 @@ export class LsfsSnapshot extends LsfsReader implements BlockStore {
     throw new Error('unused: snapshot reads go through the live store');
   }
 
-  protected segmentBatcher(): null {
+  protected storeBatcher(): null {
     return null;
   }
 
