@@ -73,7 +73,6 @@ export class IscsiConnection implements PduSink {
     this.reader = new PduReader(this);
     this.reader.maxDataLength = server.limits.maxRecvDataSegmentLength;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.log.debug({ conn: this.id, err: err.message }, 'socket error'));
     socket.on('close', () => this.closed());
     this.keepalive = setInterval(() => this.checkAlive(), server.nopIntervalMs);
@@ -94,7 +93,8 @@ export class IscsiConnection implements PduSink {
 
   // ---------------------------------------------------------------- input
 
-  private receive(chunk: Buffer): void {
+  /** Bytes from the socket (its server routes every read here); `chunk` is valid only during the call. */
+  receive(chunk: Buffer): void {
     this.lastReceive = Date.now();
     this.cork();
     try {

@@ -4,6 +4,7 @@
  */
 import * as net from 'net';
 import { ItNexus } from '@tandem/scsi';
+import { adoptWithReadBuffer, createReadBufferServer, type ReadRoute } from '@tandem/storage';
 import { ChapCredentials, MIN_CHAP_SECRET_LENGTH } from './chap';
 import { IscsiConnection } from './connection';
 import { Logger, silentLogger } from './logger';
@@ -121,7 +122,7 @@ export class IscsiServer {
 
   async start(): Promise<void> {
     for (const portal of this.portals) {
-      const server = net.createServer((socket) => this.accept(socket, portal));
+      const server = createReadBufferServer((socket) => this.accept(socket, portal));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => {
           const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this host' : err.message;
@@ -155,8 +156,12 @@ export class IscsiServer {
     for (const c of [...this.connections]) c.close();
   }
 
-  private accept(socket: net.Socket, portal: Portal): void {
+  private accept(accepted: net.Socket, portal: Portal): void {
+    // Reads land in one buffer per connection (no 64 KiB allocation per read); the PDU reader copies what it keeps.
+    const route: ReadRoute = { to: () => undefined };
+    const socket = adoptWithReadBuffer(accepted, route);
     const conn = new IscsiConnection(socket, this, portal.portalGroupTag, this.log);
+    route.to = (chunk) => conn.receive(chunk);
     this.connections.add(conn);
     this.log.debug({ conn: conn.id, remote: conn.remote }, 'connection accepted');
   }

@@ -5,3 +5,4 @@ export * from './bufferPool';
 export { nativeFsError } from './flat/nativeFs';
 export * from './lsfs/lsfsStore';
 export * from './cache/cachedStore';
+export * from './socketReads';

@@ -1,6 +1,7 @@
 /**
  * One TCP connection of the sync channel: frames out (header then payload, no copy of the payload; corked per
- * tick so a burst leaves in few segments), frames in through the decoder, and its own liveness: a Ping every
+ * tick so a burst leaves in few segments), frames in through the decoder (fed by `receive`: the socket reads into a
+ * buffer of its own, see socketReads), and its own liveness: a Ping every
  * `pingIntervalMs`, the link declared dead when nothing at all arrived for `deadAfterMs` (a cut cable sends no
  * RST), or at once on a socket error or close.
  */
@@ -48,17 +49,20 @@ export class SyncLink {
       }
       this.onFrame(this, h, p);
     }, options.maxPayloadBytes);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (error) {
-        this.close(`bad frame: ${(error as Error).message}`);
-      }
-    });
     socket.on('error', (error) => this.close(error.message));
     socket.on('close', () => this.close('connection closed'));
     this.timer = setInterval(() => this.tick(), options.pingIntervalMs);
     this.timer.unref();
+  }
+
+  /** Bytes from the socket (whoever owns its reads routes them here); `chunk` is valid only during the call. */
+  receive(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.decoder.push(chunk);
+    } catch (error) {
+      this.close(`bad frame: ${(error as Error).message}`);
+    }
   }
 
   get alive(): boolean {

@@ -12,6 +12,7 @@
  */
 import * as dgram from 'dgram';
 import * as net from 'net';
+import { adoptWithReadBuffer, connectWithReadBuffer, createReadBufferServer, type ReadRoute } from '@tandem/storage';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, encodeFrameHeader, type FrameHeader } from '../protocol/frame';
 import type { PartnerChannel } from './partnerChannel';
 import { SyncLink, type SyncLinkOptions } from './syncLink';
@@ -63,7 +64,7 @@ export class SyncNetwork {
 
   async start(): Promise<void> {
     for (const endpoint of this.options.syncListen) {
-      const server = net.createServer((socket) => this.accept(socket));
+      const server = createReadBufferServer((socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(endpoint.port, endpoint.host, () => (server.off('error', reject), resolve()));
@@ -129,8 +130,8 @@ export class SyncNetwork {
     registration.channel.close('device closed');
   }
 
-  /** Wraps a connected socket in a link of `registration`'s channel (after the Hello exchange). */
-  attach(socket: net.Socket, registration: Registration, index: number): SyncLink {
+  /** Wraps a connected socket in a link of `registration`'s channel (after the Hello exchange); its reads go to the link. */
+  attach(socket: net.Socket, route: ReadRoute, registration: Registration, index: number): SyncLink {
     const channel = registration.channel;
     const link = new SyncLink(
       socket,
@@ -139,12 +140,23 @@ export class SyncNetwork {
       (l, h, p) => channel.receive(l, h, p),
       (l, reason) => channel.linkClosed(l, reason),
     );
+    route.to = (chunk) => link.receive(chunk);
     channel.addLink(link);
     return link;
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.closed) return void socket.destroy();
+  private accept(accepted: net.Socket): void {
+    if (this.closed) return void accepted.destroy();
+    const route: ReadRoute = {
+      to: (chunk) => {
+        try {
+          hello.push(chunk);
+        } catch {
+          socket.destroy();
+        }
+      },
+    };
+    const socket = adoptWithReadBuffer(accepted, route);
     // Until the Hello arrives the socket belongs to no device; a silent or wrong peer is dropped.
     let done = false;
     const timer = setTimeout(() => socket.destroy(), 3000);
@@ -152,7 +164,7 @@ export class SyncNetwork {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.removeAllListeners('data');
+      route.to = () => undefined;
       let info: { deviceId?: string; nodeId?: string; index?: number };
       try {
         info = JSON.parse(payload.toString('utf8'));
@@ -164,17 +176,10 @@ export class SyncNetwork {
         this.log(`sync link refused: ${!registration ? `no device ${info.deviceId} with partner ${info.nodeId} here` : 'bad hello'}`);
         return void socket.destroy();
       }
-      const link = this.attach(socket, registration, info.index);
+      const link = this.attach(socket, route, registration, info.index);
       link.send(FrameType.HelloReply, 0, header.requestId, 0, 0, Buffer.from(JSON.stringify({ deviceId: info.deviceId, nodeId: this.options.nodeId })));
       const rest = hello.rest();
-      if (rest.length > 0) socket.emit('data', rest);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        hello.push(chunk);
-      } catch {
-        socket.destroy();
-      }
+      if (rest.length > 0) link.receive(rest);
     });
     socket.on('error', () => socket.destroy());
   }
@@ -284,7 +289,8 @@ class Dialer {
 
   dial(): void {
     if (this.stopped || this.network.isClosed) return;
-    const socket = net.connect({ host: this.to.host, port: this.to.port, localAddress: this.from && !['0.0.0.0', '::'].includes(this.from) ? this.from : undefined });
+    const route: ReadRoute = { to: () => undefined };
+    const socket = connectWithReadBuffer({ host: this.to.host, port: this.to.port, localAddress: this.from && !['0.0.0.0', '::'].includes(this.from) ? this.from : undefined }, route);
     this.socket = socket;
     let attached = false;
     const retry = () => {
@@ -300,23 +306,21 @@ class Dialer {
       const hello = new HelloReader((header) => {
         if (header.type !== FrameType.HelloReply) return retry();
         attached = true;
-        socket.removeAllListeners('data');
         socket.removeAllListeners('error');
         socket.removeAllListeners('close');
         socket.removeAllListeners('timeout');
-        const link = this.network.attach(socket, this.registration, this.index);
+        const link = this.network.attach(socket, route, this.registration, this.index);
         socket.once('close', () => this.later());
-        void link;
         const rest = hello.rest();
-        if (rest.length > 0) socket.emit('data', rest);
+        if (rest.length > 0) link.receive(rest);
       });
-      socket.on('data', (chunk: Buffer) => {
+      route.to = (chunk) => {
         try {
           hello.push(chunk);
         } catch {
           retry();
         }
-      });
+      };
       const body = Buffer.from(JSON.stringify({ deviceId: this.registration.deviceId, nodeId: this.network.nodeId, index: this.index }));
       socket.write(encodeHello(FrameType.Hello, body));
     });
@@ -360,8 +364,9 @@ class HelloReader {
     }, 64 * 1024);
   }
 
+  /** `chunk` is copied: the socket reuses its read buffer. */
   push(chunk: Buffer): void {
-    this.buffered.push(chunk);
+    this.buffered.push(Buffer.from(chunk));
     this.total += chunk.length;
     if (!this.got) {
       // Feed byte-exact up to the end of the first frame: the decoder must not swallow what follows.

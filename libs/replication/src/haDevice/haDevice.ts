@@ -30,7 +30,7 @@ import { EventEmitter } from 'events';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { LbaRangeLock, type AluaAccessState, type RangeLock } from '@tandem/scsi';
-import { StoreError, type BlockStore, type ByteRange } from '@tandem/storage';
+import { dataBuffers, StoreError, type BlockStore, type ByteRange } from '@tandem/storage';
 import { PartnerChannel, PartnerRefused, PartnerUnreachable } from '../channel/partnerChannel';
 import type { SyncNetwork } from '../channel/syncNetwork';
 import { FrameFlag, FrameType, type FrameHeader } from '../protocol/frame';
@@ -486,17 +486,20 @@ export class HaDevice extends EventEmitter {
   private handleRequest(p: Partner, h: FrameHeader, payload: Buffer, respond: Respond): void {
     const fail = (error: unknown) => respond(FrameFlag.Error, 0, Buffer.from((error as Error).message ?? String(error)));
     const ok = () => respond(0, 0);
+    // A written payload goes back to the pool once the local store is done with it (stores keep no reference).
+    const stored = () => (dataBuffers.give(payload), ok());
+    const notStored = (error: unknown) => (dataBuffers.give(payload), fail(error));
     switch (h.type) {
       case FrameType.Write: {
         // Copied values: the header object is reused by the decoder.
         const { position, flags } = h;
-        if (!this.acceptsWritesFrom(p)) return fail(new Error(`${this.config.localNodeId} does not count ${p.nodeId} in its group`));
-        this.applyFromPartner(p, flags, position, payload.length, () => this.local.write(payload, 0, payload.length, position, (flags & FrameFlag.Fua) !== 0)).then(ok, fail);
+        if (!this.acceptsWritesFrom(p)) return notStored(new Error(`${this.config.localNodeId} does not count ${p.nodeId} in its group`));
+        this.applyFromPartner(p, flags, position, payload.length, () => this.local.write(payload, 0, payload.length, position, (flags & FrameFlag.Fua) !== 0)).then(stored, notStored);
         return;
       }
       case FrameType.ResyncData:
-        if (this.role === 'serving') return fail(new Error(`${this.config.localNodeId} serves: it takes no resync data`));
-        this.local.write(payload, 0, payload.length, h.position, false).then(ok, fail);
+        if (this.role === 'serving') return notStored(new Error(`${this.config.localNodeId} serves: it takes no resync data`));
+        this.local.write(payload, 0, payload.length, h.position, false).then(stored, notStored);
         return;
       case FrameType.Discard: {
         const discard = this.local.discard?.bind(this.local);

@@ -1,4 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
+import { dataBuffers } from '@tandem/storage';
 import { randomBytes } from 'crypto';
 import {
   FRAME_HEADER_BYTES,
@@ -106,11 +107,19 @@ describe('FrameDecoder', () => {
     expect([...frames[3].payload]).toEqual([1, 2, 3]);
   });
 
-  it('hands out a payload wholly inside one chunk as a view of that chunk, and reuses the header object', () => {
+  it('copies every payload out of the chunk (the socket reuses it) into pooled memory, and reuses the header object', () => {
     const seen: { header: FrameHeader; payload: Buffer }[] = [];
     const decoder = new FrameDecoder((header, payload) => seen.push({ header, payload }), 1 << 20);
+    const chunk = Buffer.from(sampleStream);
+    decoder.push(chunk);
+    const payload = Buffer.from(seen[1].payload);
+    chunk.fill(0xee); // the next read lands in the same memory
+    expect(seen[1].payload.equals(payload)).toBe(true);
+    expect(seen[1].payload.buffer).not.toBe(chunk.buffer);
+    // Given back, the memory is what the next payload of that size class (the next Hello's) receives.
+    dataBuffers.give(seen[1].payload);
     decoder.push(sampleStream);
-    expect(seen[1].payload.buffer).toBe(sampleStream.buffer);
+    expect(seen[4].payload.buffer).toBe(seen[1].payload.buffer);
     expect(seen[0].header).toBe(seen[1].header);
   });
 

@@ -16,6 +16,7 @@
  * |     36 |    4 | CRC32C over bytes [0,36) continued over the payload          |
  */
 import { crc32c } from '@node-rs/crc32';
+import { dataBuffers } from '@tandem/storage';
 
 export const FRAME_MAGIC = 0x54445359; // 'TDSY'
 export const FRAME_VERSION = 1;
@@ -128,9 +129,10 @@ export function encodeFrameHeader(
 /**
  * Incremental decoder over a TCP byte stream: push chunks, get whole frames.
  *
- * The payload handed to onFrame is a Buffer the callee may keep: a payload wholly inside one chunk is a subarray of
- * that chunk (no copy); only a payload spanning chunks is copied into a buffer of its own. The FrameHeader object is
- * REUSED between calls (no allocation per frame): copy the fields you need to keep.
+ * Chunks are copied from, never kept (a socket may reuse its read buffer). The payload handed to onFrame is a
+ * buffer of its own taken from `dataBuffers`: the callee may keep it, and gives it back with `dataBuffers.give` once
+ * done with it where that is cheap to know (a mirrored write, once stored); a payload not given back is simply
+ * garbage. The FrameHeader object is REUSED between calls (no allocation per frame): copy the fields you need.
  *
  * push throws FrameError on bad magic, version or checksum, or a payloadLength above maxPayloadBytes (detected from
  * the header alone, before any payload is buffered). An exception thrown by onFrame propagates out of push. After
@@ -174,12 +176,9 @@ export class FrameDecoder {
         const length = this.parseHeader();
         if (length === 0) {
           this.deliver(EMPTY_PAYLOAD, this.headerCrc);
-        } else if (end - offset >= length) {
-          const payload = chunk.subarray(offset, offset + length);
-          offset += length;
-          this.deliver(payload, crc32c(payload, this.headerCrc));
         } else {
-          this.partial = Buffer.allocUnsafe(length);
+          // Always a buffer of its own, from the pool: the chunk is reused by the socket's next read.
+          this.partial = dataBuffers.take(length);
           this.partialFill = 0;
         }
         continue;

@@ -1,0 +1,77 @@
+import * as net from 'net';
+import { randomBytes } from 'crypto';
+import { adoptWithReadBuffer, connectWithReadBuffer, createReadBufferServer, type ReadRoute } from './socketReads';
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+}
+
+describe('sockets reading into a buffer of their own', () => {
+  it('an accepted socket, adopted: every byte arrives in order, through one reused buffer, and it still writes and closes', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const received: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    let serverSide: net.Socket | undefined;
+    const closed = new Promise<void>((resolveClosed) => {
+      const server = createReadBufferServer((accepted) => {
+        const route: ReadRoute = {
+          to: (chunk) => {
+            memories.add(chunk.buffer);
+            received.push(Buffer.from(chunk)); // the chunk is valid only during the call
+            if (received.reduce((n, c) => n + c.length, 0) === data.length) serverSide!.end('done');
+          },
+        };
+        serverSide = adoptWithReadBuffer(accepted, route, 64 * 1024);
+        serverSide.on('close', () => resolveClosed());
+      });
+      void listen(server).then((port) => {
+        const client = net.connect(port, '127.0.0.1', () => {
+          for (let at = 0; at < data.length; at += 100_000) client.write(data.subarray(at, at + 100_000));
+        });
+        let reply = '';
+        client.setEncoding('utf8').on('data', (d: string) => (reply += d));
+        client.on('end', () => {
+          expect(reply).toBe('done');
+          client.end();
+          server.close();
+        });
+      });
+    });
+    await closed;
+    expect(Buffer.concat(received).equals(data)).toBe(true);
+    expect(received.length).toBeGreaterThan(1);
+    expect(memories.size).toBe(1);
+  });
+
+  it('the server stops counting an adopted socket, so it closes while the socket lives on', async () => {
+    const server = createReadBufferServer((accepted) => {
+      const socket = adoptWithReadBuffer(accepted, { to: () => undefined });
+      server.close(() => socket.destroy());
+    });
+    const port = await listen(server);
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => client.on('close', () => resolve()));
+  });
+
+  it('a dialled socket reads into its own buffer too, and the route can be switched between reads', async () => {
+    const server = net.createServer((s) => {
+      s.write('hello');
+      setTimeout(() => s.end('world'), 20);
+    });
+    const port = await listen(server);
+    const first: string[] = [];
+    const second: string[] = [];
+    const route: ReadRoute = {
+      to: (chunk) => {
+        first.push(chunk.toString());
+        route.to = (c) => second.push(c.toString());
+      },
+    };
+    const client = connectWithReadBuffer({ host: '127.0.0.1', port }, route);
+    await new Promise<void>((resolve) => client.on('end', () => resolve()));
+    client.destroy();
+    server.close();
+    expect(first).toEqual(['hello']);
+    expect(second.join('')).toBe('world');
+  });
+});
