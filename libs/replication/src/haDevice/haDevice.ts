@@ -47,6 +47,12 @@ const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
 const RESYNC_IN_FLIGHT = 8;
 /** Adjacent dirty regions a resync sends as one copy (one lock, one read, one frame): up to this many bytes. */
 const RESYNC_CHUNK_BYTES = 1 * 1024 * 1024;
+/**
+ * Bytes a resync copies before it asks the target to make them durable, in the background while the copy goes on.
+ * The target's disk then writes while the network copies, rather than everything in one flush at the end (measured:
+ * 1 GiB copied in 1.0 s, then 0.4 s of final flush).
+ */
+const RESYNC_FLUSH_BYTES = 64 * 1024 * 1024;
 /** Remote lock slots are numbered from here (local slots are small). */
 const REMOTE_SLOT_BASE = 1 << 30;
 /** Extents written by a partner are remembered this long (two windows) for repairRecent. */
@@ -914,6 +920,17 @@ export class HaDevice extends EventEmitter {
     let done = 0;
     let lastProgress = Date.now();
     const perChunk = Math.max(1, Math.floor(RESYNC_CHUNK_BYTES / regionBytes));
+    // Flush-behind: one background flush of the target at a time; its failure fails the resync.
+    let unflushed = 0;
+    let flushing: Promise<void> | null = null;
+    let flushError: Error | null = null;
+    const flushBehind = (): void => {
+      unflushed = 0;
+      flushing = p.channel.request(FrameType.Flush, 0, 0, 0).then(
+        () => void (flushing = null),
+        (error: Error) => void ((flushError ??= error), (flushing = null)),
+      );
+    };
     const copyPass = async (list: number[]): Promise<void> => {
       // Runs of adjacent regions (the list is ascending), so a full resync sends 1 MiB frames, not 64 KiB ones.
       const chunks: [number, number][] = [];
@@ -938,6 +955,9 @@ export class HaDevice extends EventEmitter {
           } finally {
             this.lock.release(slot);
           }
+          if (flushError) throw flushError;
+          unflushed += length;
+          if (unflushed >= RESYNC_FLUSH_BYTES && !flushing) flushBehind();
           done += length;
           this.resyncedBytes += length;
           if (rate > 0) {
@@ -953,6 +973,8 @@ export class HaDevice extends EventEmitter {
       };
       // A few regions in flight at once: one at a time would leave both disks idle for a round trip per region.
       await Promise.all(Array.from({ length: Math.min(RESYNC_IN_FLIGHT, chunks.length) }, () => copyOne(Buffer.allocUnsafe(perChunk * regionBytes))));
+      if (flushing) await flushing;
+      if (flushError) throw flushError;
       if (p.stopResync || this.closed) throw new PartnerUnreachable(p.nodeId, 'resync stopped');
     };
     for (let round = 0; ; round++) {
