@@ -320,6 +320,12 @@ export class HaDevice extends EventEmitter {
 
   private start(): void {
     for (const p of this.partners) {
+      // A region is persisted clean only once both replicas flushed the data it covers (after a power loss a clean
+      // bit is a promise that the two disks agree there).
+      p.bitmap.setCleanBarrier(async () => {
+        if (!p.channel.connected) throw new PartnerUnreachable(p.nodeId, 'no sync link');
+        await Promise.all([this.local.flush(), p.channel.request(FrameType.Flush, 0, 0, 0)]);
+      });
       p.channel.onRequest = (h, payload, respond) => this.handleRequest(p, h, payload, respond);
       p.channel.onUp = () => this.partnerConnected(p);
       p.channel.onDown = (reason) => void this.lost(p, `sync links down (${reason})`);

@@ -170,6 +170,78 @@ describe('DirtyBitmap', () => {
     }
   });
 
+  describe('cleans behind a data barrier', () => {
+    it('a clean reaches the file only after a barrier that began after it', async () => {
+      const b = await openBitmap(100 * RB, RB, 0);
+      await b.beginWrite(0, 3 * RB);
+      b.endWrite(0, 3 * RB, false);
+      let calls = 0;
+      let open!: () => void;
+      b.setCleanBarrier(() => {
+        calls++;
+        return new Promise<void>((resolve) => (open = resolve));
+      });
+      b.cleanRegion(0);
+      expect(b.dirtyRegions()).toEqual([1, 2]); // in memory: clean at once
+      expect(b.heldCount).toBe(1);
+      const committing = b.commitCleans();
+      b.cleanRegion(1); // cleaned while the barrier runs: not covered by it
+      await new Promise((r) => setImmediate(r));
+      open();
+      await committing;
+      expect(calls).toBe(1);
+      expect(b.heldCount).toBe(1);
+      // A persist for other reasons (a new mark) keeps the held region set in the file.
+      await b.beginWrite(10 * RB, 512);
+      b.endWrite(10 * RB, 512, false);
+      const again = await reopen(b, 100 * RB);
+      expect(again.dirtyRegions()).toEqual([1, 2, 10]);
+    });
+
+    it('a barrier that fails keeps the cleans held (flush still resolves); the next one persists them', async () => {
+      const b = await openBitmap(100 * RB, RB, 0);
+      await b.beginWrite(0, 2 * RB);
+      b.endWrite(0, 2 * RB, false);
+      let fail = true;
+      b.setCleanBarrier(async () => {
+        if (fail) throw new Error('partner unreachable');
+      });
+      b.cleanRegion(0);
+      await b.flush();
+      expect(b.heldCount).toBe(1);
+      fail = false;
+      await b.flush();
+      expect(b.heldCount).toBe(0);
+      const again = await reopen(b, 100 * RB);
+      expect(again.dirtyRegions()).toEqual([1]);
+    });
+
+    it('a region written again after its clean stays dirty when the barrier releases the clean', async () => {
+      const b = await openBitmap(100 * RB, RB, 0);
+      await b.beginWrite(0, RB);
+      b.endWrite(0, RB, false);
+      b.setCleanBarrier(async () => undefined);
+      b.cleanRegion(0);
+      expect(b.beginWrite(0, 512)).toBeNull(); // still set in the file: no I/O needed
+      b.endWrite(0, 512, false);
+      await b.flush();
+      const again = await reopen(b, 100 * RB);
+      expect(again.dirtyRegions()).toEqual([0]);
+    });
+
+    it('idle cleaning waits for the barrier too (sweep runs it)', async () => {
+      const b = await openBitmap(100 * RB, RB, 0);
+      await b.beginWrite(5 * RB, RB);
+      b.endWrite(5 * RB, RB, true);
+      let calls = 0;
+      b.setCleanBarrier(async () => void calls++);
+      expect(await b.sweep(Date.now() + 10)).toBe(1);
+      expect(calls).toBe(1);
+      const again = await reopen(b, 100 * RB);
+      expect(again.dirtyCount).toBe(0);
+    });
+  });
+
   it('markAll is durable and dirtyBytes stops at the device end', async () => {
     const b = await openBitmap(10 * RB + 4096);
     await b.markAll();

@@ -21,6 +21,11 @@
  * valid slot and one damaged (non-zero, invalid) slot is taken as a torn write: the valid version is used but the
  * whole page is marked dirty, since the damaged slot might have been a newer version (`damagedPages` counts them).
  * Every bit found set on open is sticky: after a restart nothing says the partner has those regions.
+ *
+ * Cleaning behind a data barrier (`setCleanBarrier`): a clean says "both replicas hold the same data here", which is
+ * only true after a power loss if that data reached both disks. With a barrier set, a cleaned region stays set in the
+ * file (it is *held*) until a barrier (the owner flushes its store and the partner's) that began after the clean has
+ * completed; `commitCleans` (run by sweep and flush) then persists the cleans. Without one, cleans persist at once.
  */
 import { crc32c } from '@node-rs/crc32';
 import { randomBytes } from 'crypto';
@@ -86,6 +91,15 @@ export class DirtyBitmap {
   private disk: Uint8Array;
   /** Dirty regions only resync may clean (subset of bits). */
   private sticky: Uint8Array;
+  /** Regions cleaned in memory but still set in the file, waiting for a data barrier (see setCleanBarrier). */
+  private held: Uint8Array;
+  /** Held region → the clean's sequence number: a barrier releases only cleans older than its start. */
+  private readonly heldAt = new Map<number, number>();
+  private cleanSeq = 0;
+  private barrier: (() => Promise<void>) | null = null;
+  private committing: Promise<void> | null = null;
+  /** One page body with held bits OR-ed in, reused per page written. */
+  private readonly pageBody = new Uint8Array(PAGE_BODY_BYTES);
   private count = 0;
   private readonly activity = new RegionActivity();
 
@@ -135,6 +149,7 @@ export class DirtyBitmap {
     this.bits = bits;
     this.disk = Uint8Array.from(bits);
     this.sticky = Uint8Array.from(bits);
+    this.held = new Uint8Array(bits.length);
     this.count = countBits(bits);
     this.pendingFlag = new Uint8Array(geometry.pageCount);
     this.pageSeq = pageSeq;
@@ -364,11 +379,62 @@ export class DirtyBitmap {
       i++;
     }
     if (this.pendingList.length > 0) await this.schedulePersist();
+    await this.commitCleans();
     return cleaned;
   }
 
-  /** Persists any changed bits not yet on disk (waits for a persist already under way). */
-  flush(): Promise<void> {
+  /**
+   * Makes cleans wait for a data barrier before they reach the file: `barrier` must make every write acknowledged so
+   * far durable on both replicas (flush the local store and the partner's). It may reject (partner unreachable):
+   * the held cleans then stay held, which errs on the side of copying more.
+   */
+  setCleanBarrier(barrier: () => Promise<void>): void {
+    this.barrier = barrier;
+  }
+
+  /** Regions cleaned in memory whose clean is not in the file yet (waiting for a barrier). */
+  get heldCount(): number {
+    return this.heldAt.size;
+  }
+
+  /**
+   * Runs the barrier and persists the cleans made before it began. Never rejects for the barrier (held cleans wait
+   * for the next call); rejects if persisting fails.
+   */
+  async commitCleans(): Promise<void> {
+    while (this.committing) await this.committing;
+    if (this.heldAt.size === 0 || !this.barrier || this.closed) return;
+    const upTo = this.cleanSeq;
+    const run = (async () => {
+      try {
+        await this.barrier!();
+      } catch {
+        return;
+      }
+      if (this.closed) return;
+      for (const [region, seq] of this.heldAt) {
+        if (seq > upTo) continue;
+        this.heldAt.delete(region);
+        this.held[region >>> 3] &= ~(1 << (region & 7));
+        this.markPending(region);
+      }
+      if (this.pendingList.length > 0) await this.schedulePersist();
+    })();
+    this.committing = run;
+    try {
+      await run;
+    } finally {
+      this.committing = null;
+    }
+  }
+
+  /** Persists any changed bits not yet on disk (waits for a persist already under way), then held cleans if it can. */
+  async flush(): Promise<void> {
+    await this.persistPending();
+    await this.commitCleans();
+  }
+
+  private persistPending(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.pendingList.length > 0) return this.schedulePersist();
     return this.enqueue(async () => {
@@ -447,6 +513,7 @@ export class DirtyBitmap {
       this.bits = extend(this.bits, newPages * PAGE_BODY_BYTES);
       this.disk = extend(this.disk, newPages * PAGE_BODY_BYTES);
       this.sticky = extend(this.sticky, newPages * PAGE_BODY_BYTES);
+      this.held = extend(this.held, newPages * PAGE_BODY_BYTES);
       this.pendingFlag = extend(this.pendingFlag, newPages);
       const pageSeq = new Float64Array(newPages).fill(1);
       pageSeq.set(this.pageSeq);
@@ -463,7 +530,8 @@ export class DirtyBitmap {
     if (this.closed) return;
     let error: unknown = null;
     try {
-      await this.flush();
+      // Held cleans stay held: closing waits for no barrier, and more set bits only means more copying.
+      await this.persistPending();
     } catch (err) {
       error = err;
     }
@@ -519,11 +587,18 @@ export class DirtyBitmap {
       const page = pages[k];
       this.pendingFlag[page] = 0;
       const start = page * PAGE_BODY_BYTES;
-      const body = this.bits.subarray(start, start + PAGE_BODY_BYTES);
+      let body = this.bits.subarray(start, start + PAGE_BODY_BYTES);
+      if (this.heldAt.size > 0) {
+        // Held cleans stay set in the file.
+        const held = this.held;
+        const combined = this.pageBody;
+        for (let j = 0; j < PAGE_BODY_BYTES; j++) combined[j] = body[j] | held[start + j];
+        body = combined;
+      }
       writePageSlot(scratch, k * SLOT_BYTES, this.fileId, page, this.pageSeq[page] + 1, body);
       // Bits being cleaned stop counting as durable now: the version being written may land without them.
       const disk = this.disk;
-      for (let j = start, end = start + PAGE_BODY_BYTES; j < end; j++) disk[j] &= this.bits[j];
+      for (let j = start, end = start + PAGE_BODY_BYTES; j < end; j++) disk[j] &= body[j - start];
       writes.push(writeFully(this.fh, scratch, k * SLOT_BYTES, SLOT_BYTES, slotOffset(page, this.pageSlot[page] ^ 1)));
     }
     await Promise.all(writes);
@@ -581,7 +656,11 @@ export class DirtyBitmap {
     if ((this.bits[byte] & bit) === 0) return false;
     this.bits[byte] &= ~bit;
     this.count--;
-    this.markPending(region);
+    if (this.barrier) {
+      // Still set in the file until a barrier says both replicas' data is durable (commitCleans).
+      this.held[byte] |= bit;
+      this.heldAt.set(region, ++this.cleanSeq);
+    } else this.markPending(region);
     return true;
   }
 
