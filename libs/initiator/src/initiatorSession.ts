@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'events';
 import * as net from 'net';
+import { connectWithReadBuffer } from '@tandem/storage';
 import { createHash, randomBytes, timingSafeEqual } from 'crypto';
 import {
   DataDestination, FINAL_BIT, IMMEDIATE_BIT, Opcode, PduFramingError, PduReader, PduSink, RESERVED_TAG, TextPairs,
@@ -289,7 +290,8 @@ export class InitiatorSession extends EventEmitter implements PduSink {
   private async open(): Promise<void> {
     const o = this.options;
     this.socket = await new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
+      // Reads land in one buffer of the socket's own (no allocation per read); the PDU reader copies what it keeps.
+      const socket = connectWithReadBuffer({ host: o.host, port: o.port, localAddress: o.localAddress }, { to: (chunk) => this.receive(chunk) });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new PathFailedError(`connect to ${this.portal} timed out after ${o.connectTimeoutMs} ms`));
@@ -306,7 +308,6 @@ export class InitiatorSession extends EventEmitter implements PduSink {
     });
     this.socket.setNoDelay(true);
     this.writer = new PduWriter(this.socket);
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     this.socket.on('error', (err) => {
       if (!this.closeReason) this.closeReason = new PathFailedError(`connection to ${this.portal}: ${err.message}`);
     });
