@@ -2,7 +2,9 @@
 // run: write IOPS and MB/s (HA ÷ single), failover time (kill -9 of the serving node → next write completes on the
 // other), and resync MB/s against the disk's own sequential write rate. Loopback, so both nodes and the initiator
 // share this machine's cores: the ratios are the point. Record results in docs/benchmarks.md.
-// Env: BENCH_ROUNDS (default 3, medians), BENCH_SCALE (request counts, default 1), BENCH_RESYNC_MIB (default 512).
+// Env: BENCH_ROUNDS (default 3, medians), BENCH_SCALE (request counts, default 1), BENCH_RESYNC_MIB (default 512),
+// BENCH_PIN=1: the serving node (single, or node-a) alone on CPU 0, node-b and the initiator on CPU 1 (taskset) — each
+// node with a core of its own, as on separate machines, rather than everything competing for both cores.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -19,6 +21,13 @@ const SIZE = 1024 * MiB;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const RESYNC_MIB = Number(process.env.BENCH_RESYNC_MIB ?? 512);
+const PIN = process.env.BENCH_PIN === '1';
+/** argv prefix that runs a command on one CPU (BENCH_PIN=1), else nothing. */
+const onCpu = (cpu: number): string[] => (PIN ? ['taskset', '-c', String(cpu)] : []);
+function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+  const argv = [...onCpu(cpu), command, ...args];
+  return [argv[0], argv.slice(1)];
+}
 const STEP = 257 * 4096 + 4096 * 13;
 const CASES = [
   { name: '4 KiB QD32 write (scattered)', size: 4096, depth: 32, count: 30000, step: STEP },
@@ -28,7 +37,7 @@ const CASES = [
 function qemuBench(target: string, c: (typeof CASES)[number], extra: string[] = []): { iops: number; mbps: number } {
   const count = Math.max(1, Math.round(c.count * SCALE));
   const args = ['bench', '-f', 'raw', '-t', 'none', '-w', '--pattern=0x5a', '-c', String(count), '-d', String(c.depth), '-s', String(c.size), ...(c.step ? ['-S', String(c.step)] : []), ...extra, target];
-  const r = spawnSync('qemu-img', args, { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(...pinned(1, 'qemu-img', args), { encoding: 'utf8', timeout: 600_000 });
   const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout ?? '');
   if (r.status !== 0 || !m) throw new Error(`qemu-img ${args.join(' ')}: ${r.stderr || r.stdout}`);
   const secs = Number(m[1]);
@@ -62,7 +71,7 @@ function measuredBench(target: string, c: (typeof CASES)[number], pids: (number 
 async function startSingle(dir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const port = await freePort();
   const iqn = 'iqn.2026-11.io.tandem:bench-single';
-  const child = spawnTracked(process.execPath, [TANDEM_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--target', iqn, '--lun', `0=flat:${path.join(dir, 'single.img')},size=1GiB,create,thin`]);
+  const child = spawnTracked(...pinned(0, process.execPath, [TANDEM_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--target', iqn, '--lun', `0=flat:${path.join(dir, 'single.img')},size=1GiB,create,thin`]));
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`single node not ready:\n${log}`)), 20_000);
@@ -78,7 +87,7 @@ async function startSingle(dir: string): Promise<{ url: string; pid: number | un
 const qemuIoOk = async (url: string, command: string): Promise<boolean> => (await qemuIo(url, [command], 10_000)).ok;
 
 async function main(): Promise<void> {
-  for (const tool of ['qemu-img', 'qemu-io']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (qemu-utils, qemu-block-extra)`);
+  for (const tool of ['qemu-img', 'qemu-io', ...(PIN ? ['taskset'] : [])]) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (qemu-utils, qemu-block-extra)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bench-ha-'));
   const rows: string[] = [];
   let a: HaNode | undefined;
@@ -86,11 +95,13 @@ async function main(): Promise<void> {
   try {
     const single = await startSingle(dir);
     ({ a, b } = await haPair({ dir, sizeBytes: SIZE, startupWaitMs: 2000 }));
+    a.exec = [...onCpu(0), ...a.exec];
+    b.exec = [...onCpu(1), ...b.exec];
     await Promise.all([startNode(a), startNode(b)]);
     await until(async () => (await qemuIoOk(a!.url, 'read 0 4k')) && (await qemuIoOk(b!.url, 'read 0 4k')), 'the HA pair serving', 30_000);
     // Allocate both sides first so neither measures sparse-file growth.
     for (const url of [single.url, a.url]) qemuBench(url, { name: 'fill', size: MiB, depth: 8, count: 1024, step: 0 });
-    process.stdout.write(`\nHA write cost: tandem serve (one node) vs HA device through node-a, mirrored to node-b; median of ${ROUNDS}\n`);
+    process.stdout.write(`\nHA write cost: tandem serve (one node) vs HA device through node-a, mirrored to node-b; median of ${ROUNDS}${PIN ? '; pinned: serving node on CPU 0, node-b and qemu on CPU 1' : ''}\n`);
     for (const c of CASES) {
       const s: number[] = [];
       const h: number[] = [];
