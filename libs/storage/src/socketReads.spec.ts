@@ -43,6 +43,34 @@ describe('sockets reading into a buffer of their own', () => {
     expect(memories.size).toBe(1);
   });
 
+  it('a socket already reading (its server not paused on connect) is not adopted: its data events feed the route', async () => {
+    const data = randomBytes(512 * 1024);
+    const received: Buffer[] = [];
+    let adopted: net.Socket | undefined;
+    let original: net.Socket | undefined;
+    const done = new Promise<void>((resolve) => {
+      const server = net.createServer((accepted) => {
+        original = accepted;
+        adopted = adoptWithReadBuffer(accepted, {
+          to: (chunk) => {
+            received.push(Buffer.from(chunk));
+            if (received.reduce((n, c) => n + c.length, 0) === data.length) {
+              adopted!.destroy();
+              server.close();
+              resolve();
+            }
+          },
+        });
+      });
+      void listen(server).then((port) => {
+        const client = net.connect(port, '127.0.0.1', () => client.end(data));
+      });
+    });
+    await done;
+    expect(adopted).toBe(original);
+    expect(Buffer.concat(received).equals(data)).toBe(true);
+  });
+
   it('the server stops counting an adopted socket, so it closes while the socket lives on', async () => {
     const server = createReadBufferServer((accepted) => {
       const socket = adoptWithReadBuffer(accepted, { to: () => undefined });

@@ -41,7 +41,7 @@ export function createReadBufferServer(onConnection: (socket: net.Socket) => voi
 }
 
 interface HandleOwner {
-  _handle?: { readStart?: unknown; useUserBuffer?: unknown } | null;
+  _handle?: { readStart?: unknown; useUserBuffer?: unknown; reading?: boolean } | null;
 }
 
 /**
@@ -51,7 +51,8 @@ interface HandleOwner {
 export function adoptWithReadBuffer(accepted: net.Socket, route: ReadRoute, bytes = SOCKET_READ_BYTES): net.Socket {
   const owner = accepted as unknown as HandleOwner;
   const handle = owner._handle;
-  if (!handle || typeof handle.useUserBuffer !== 'function' || typeof handle.readStart !== 'function' || accepted.destroyed) {
+  // Only a handle that has not started reading (pauseOnConnect) can change owner without losing bytes.
+  if (!handle || typeof handle.useUserBuffer !== 'function' || typeof handle.readStart !== 'function' || handle.reading !== false || accepted.destroyed) {
     accepted.on('data', (chunk: Buffer) => route.to(chunk));
     accepted.resume();
     return accepted;
