@@ -200,17 +200,25 @@ export class CachedStore implements BlockStore {
     while (this.dirtyLines < this.dirtyLimit && this.waiters.length > 0) this.waiters.shift()!.resolve();
   }
 
-  private dirtyIn(position: number, length: number): number[] {
-    const first = Math.floor(position / CACHE_LINE);
-    const last = Math.floor((position + length - 1) / CACHE_LINE);
-    const out: number[] = [];
+  /**
+   * Visits the cached lines of [first, last]: by index or over the map, whichever is shorter (so a whole-device
+   * range costs the cache's size, a small one its own), in no particular order; stops when `visit` returns true.
+   * `visit` may delete the line it is given.
+   */
+  private eachLineIn(first: number, last: number, visit: (i: number, line: Line) => boolean | void): void {
     if (last - first < this.lines.size) {
-      for (let i = first; i <= last; i++) if (this.lines.get(i)?.dirty) out.push(i);
-    } else {
-      for (const [i, line] of this.lines) if (line.dirty && i >= first && i <= last) out.push(i);
-      out.sort((a, b) => a - b);
-    }
-    return out;
+      for (let i = first; i <= last; i++) {
+        const line = this.lines.get(i);
+        if (line && visit(i, line)) return;
+      }
+    } else for (const [i, line] of this.lines) if (i >= first && i <= last && visit(i, line)) return;
+  }
+
+  /** Dirty lines of the byte range, in ascending order. */
+  private dirtyIn(position: number, length: number): number[] {
+    const out: number[] = [];
+    this.eachLineIn(Math.floor(position / CACHE_LINE), Math.floor((position + length - 1) / CACHE_LINE), (i, line) => void (line.dirty && out.push(i)));
+    return out.sort((a, b) => a - b);
   }
 
   // ---------------------------------------------------------------- reads
@@ -277,13 +285,9 @@ export class CachedStore implements BlockStore {
   /** A read-in under way in lines [first, last], if any. */
   private fillingIn(first: number, last: number): Promise<void> | null {
     if (this.fills === 0) return null;
-    if (last - first < this.lines.size) {
-      for (let i = first; i <= last; i++) {
-        const f = this.lines.get(i)?.filling;
-        if (f) return f;
-      }
-    } else for (const [i, line] of this.lines) if (line.filling && i >= first && i <= last) return line.filling;
-    return null;
+    let found: Promise<void> | null = null;
+    this.eachLineIn(first, last, (_, line) => (found = line.filling) !== null);
+    return found;
   }
 
   /** Reads line i in from the store under a placeholder (see Line.filling), evicting none in [keepFirst, keepLast]. */
@@ -404,12 +408,7 @@ export class CachedStore implements BlockStore {
     const last = Math.floor((position + length - 1) / CACHE_LINE);
     for (;;) {
       const busy: Promise<void>[] = [];
-      if (last - first < this.lines.size) {
-        for (let i = first; i <= last; i++) {
-          const w = this.lines.get(i)?.writing;
-          if (w) busy.push(w);
-        }
-      } else for (const [i, line] of this.lines) if (line.writing && i >= first && i <= last) busy.push(line.writing);
+      this.eachLineIn(first, last, (_, line) => void (line.writing && busy.push(line.writing)));
       if (busy.length === 0) return;
       await Promise.allSettled(busy);
     }
@@ -528,16 +527,10 @@ export class CachedStore implements BlockStore {
   // ---------------------------------------------------------------- the rest of BlockStore
 
   private dropRange(position: number, length: number): void {
-    const first = Math.floor(position / CACHE_LINE);
-    const last = Math.floor((position + length - 1) / CACHE_LINE);
-    const drop = (i: number) => {
-      const line = this.lines.get(i);
-      if (!line) return;
+    this.eachLineIn(Math.floor(position / CACHE_LINE), Math.floor((position + length - 1) / CACHE_LINE), (i, line) => {
       this.setDirty(line, false);
       this.lines.delete(i);
-    };
-    if (last - first < this.lines.size) for (let i = first; i <= last; i++) drop(i);
-    else for (const i of [...this.lines.keys()]) if (i >= first && i <= last) drop(i);
+    });
   }
 
   private async discardRange(discard: (position: number, length: number) => Promise<void>, position: number, length: number): Promise<void> {
