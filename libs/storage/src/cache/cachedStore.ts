@@ -546,7 +546,7 @@ export class CachedStore implements BlockStore {
     await this.writeLines(edges, false);
     // Store writes of lines in the range may still be on their way: they land before the unmap, not after it.
     const inFlight: Promise<void>[] = [];
-    for (const [i, line] of this.lines) if (line.writing && i >= head && i <= tail) inFlight.push(line.writing);
+    this.eachLineIn(head, tail, (_, line) => void (line.writing && inFlight.push(line.writing)));
     this.dropRange(position, length);
     await Promise.allSettled(inFlight);
     this.writeEpoch++;
