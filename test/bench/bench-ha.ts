@@ -87,7 +87,8 @@ async function startSingle(dir: string): Promise<{ url: string; pid: number | un
 const qemuIoOk = async (url: string, command: string): Promise<boolean> => (await qemuIo(url, [command], 10_000)).ok;
 
 async function main(): Promise<void> {
-  for (const tool of ['qemu-img', 'qemu-io', ...(PIN ? ['taskset'] : [])]) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (qemu-utils, qemu-block-extra)`);
+  const tools: [string, string][] = [['qemu-img', 'qemu-utils, qemu-block-extra'], ['qemu-io', 'qemu-utils, qemu-block-extra'], ...(PIN ? [['taskset', 'util-linux'] as [string, string]] : [])];
+  for (const [tool, pkg] of tools) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (${pkg})`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bench-ha-'));
   const rows: string[] = [];
   let a: HaNode | undefined;
