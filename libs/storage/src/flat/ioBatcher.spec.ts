@@ -91,6 +91,25 @@ describe('IoBatcher', () => {
     expect(reads[2].equals(Buffer.alloc(4096))).toBe(true);
   });
 
+  it('writes whole data through the 64 KiB pieces: long writes, unaligned starts, runs that cross a piece boundary', async () => {
+    fs.ftruncateSync(fd, 4 << 20);
+    const b = new IoBatcher(fd, native!.ioBatch, 'f.img');
+    const expected = Buffer.alloc(4 << 20);
+    const ops: Array<[Buffer, number]> = [];
+    const put = (length: number, position: number, seed: number) => {
+      const buf = Buffer.alloc(length);
+      for (let i = 0; i < length; i++) buf[i] = (i * 31 + seed) & 0xff;
+      buf.copy(expected, position);
+      ops.push([buf, position]);
+    };
+    put(1 << 20, 0, 1); // aligned, sixteen pieces
+    put(300 * 1024 + 512, 1_500_001, 2); // unaligned start and end
+    for (let i = 0; i < 40; i++) put(4096, 3 * (1 << 20) - 8192 + i * 4096, 10 + i); // one adjacent run over a boundary
+    put(512, (4 << 20) - 512, 99); // the last sector
+    await Promise.all(ops.map(([buf, position], i) => b.submit(true, buf, position, i === ops.length - 1)));
+    expect(fs.readFileSync(path.join(dir, 'f.img')).equals(expected)).toBe(true);
+  });
+
   it('drains in-flight jobs before its owner closes the file', async () => {
     const b = new IoBatcher(fd, native!.ioBatch, 'f.img');
     let done = 0;
