@@ -6,6 +6,8 @@
  *     per op) as ONE libuv pool job, so the data path pays one thread hand-off per event-loop turn instead of two
  *     futex round trips per I/O; adjacent ops of one kind on one file go as one preadv/pwritev; no write call
  *     carries more than WRITE_PIECE bytes (see there)
+ *   ioTry(fd | fds, kinds, buffers, positions, budgetMicros) -> Int32Array   the same ops run at once on the calling
+ *     thread while none waits for the disk (reads from the page cache only); 1 marks the ops left for ioBatch
  * N-API only, so one build serves every Node version of the same ABI.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <node_api.h>
 
 #define CHECK(call)                                      \
@@ -197,28 +200,34 @@ static int32_t batch_one(Batch *b, uint32_t i, size_t done) {
   return 0;
 }
 
+/* The end of the run that starts at op i: ops of one kind on one file, each starting where the previous ended, at
+ * most RUN_MAX of them; a write run stays within one WRITE_PIECE. Fills iov with the run's buffers. */
+static uint32_t run_end(Batch *b, uint32_t i, struct iovec *iov) {
+  uint32_t end = i + 1;
+  int64_t next = b->positions[i] + (int64_t)b->lengths[i];
+  size_t room = b->kinds[i] == 1 ? piece_room(b->positions[i]) : SIZE_MAX;
+  while (end < b->count && end - i < RUN_MAX && b->kinds[end] == b->kinds[i] && OP_FD(b, end) == OP_FD(b, i) &&
+         b->positions[end] == next && (size_t)(next - b->positions[i]) + b->lengths[end] <= room) {
+    next += (int64_t)b->lengths[end];
+    end++;
+  }
+  for (uint32_t k = i; k < end; k++) {
+    iov[k - i].iov_base = b->data[k];
+    iov[k - i].iov_len = b->lengths[k];
+  }
+  return end;
+}
+
 static void batch_execute(napi_env env, void *arg) {
   (void)env;
   Batch *b = arg;
   struct iovec iov[RUN_MAX];
   for (uint32_t i = 0; i < b->count;) {
-    /* Ops of one kind on one file, each starting where the previous ended (the appends of a log, a sequential
-     * read split in blocks): one preadv/pwritev for the run instead of a system call each. A write run stays
-     * within one WRITE_PIECE; a longer write goes alone, in pieces (batch_one). */
-    uint32_t end = i + 1;
-    int64_t next = b->positions[i] + (int64_t)b->lengths[i];
-    size_t room = b->kinds[i] == 1 ? piece_room(b->positions[i]) : SIZE_MAX;
-    while (end < b->count && end - i < RUN_MAX && b->kinds[end] == b->kinds[i] && OP_FD(b, end) == OP_FD(b, i) &&
-           b->positions[end] == next && (size_t)(next - b->positions[i]) + b->lengths[end] <= room) {
-      next += (int64_t)b->lengths[end];
-      end++;
-    }
+    /* A run (the appends of a log, a sequential read split in blocks) is one preadv/pwritev instead of a system
+     * call each; a write longer than WRITE_PIECE goes alone, in pieces (batch_one). */
+    uint32_t end = run_end(b, i, iov);
     size_t got = 0;
     if (end - i > 1) {
-      for (uint32_t k = i; k < end; k++) {
-        iov[k - i].iov_base = b->data[k];
-        iov[k - i].iov_len = b->lengths[k];
-      }
       ssize_t n;
       do {
         n = b->kinds[i] == 1 ? pwritev(OP_FD(b, i), iov, (int)(end - i), (off_t)b->positions[i])
@@ -263,18 +272,14 @@ static void batch_complete(napi_env env, napi_status status, void *arg) {
   batch_free(env, b);
 }
 
-static napi_value io_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  int fd;
+/* Reads ioBatch's and ioTry's first four arguments into a new Batch; NULL (with a JS exception pending) on bad input. */
+static Batch *batch_from_args(napi_env env, napi_value *argv, const char *usage) {
+  int fd = -1;
   uint32_t count = 0;
-  bool sync = false;
   bool per_op_fds = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
-      napi_is_typedarray(env, argv[0], &per_op_fds) != napi_ok ||
-      (!per_op_fds && napi_get_value_int32(env, argv[0], &fd) != napi_ok) || napi_get_array_length(env, argv[2], &count) != napi_ok ||
-      napi_get_value_bool(env, argv[4], &sync) != napi_ok || count == 0) {
-    napi_throw_type_error(env, NULL, "ioBatch(fd | Int32Array of fds, kinds, buffers, positions, sync, callback)");
+  if (napi_is_typedarray(env, argv[0], &per_op_fds) != napi_ok || (!per_op_fds && napi_get_value_int32(env, argv[0], &fd) != napi_ok) ||
+      napi_get_array_length(env, argv[2], &count) != napi_ok || count == 0) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   int32_t *fdata = NULL;
@@ -303,7 +308,6 @@ static napi_value io_batch(napi_env env, napi_callback_info info) {
   }
   b->fd = fd;
   b->count = count;
-  b->sync = sync;
   b->kinds = malloc(count);
   b->data = malloc(count * sizeof(char *));
   b->lengths = malloc(count * sizeof(size_t));
@@ -323,16 +327,34 @@ static napi_value io_batch(napi_env env, napi_callback_info info) {
     void *ptr;
     size_t len;
     double pos = ((double *)pdata)[i];
-    if (napi_get_element(env, argv[2], i, &item) != napi_ok || napi_get_buffer_info(env, item, &ptr, &len) != napi_ok || pos < 0) {
+    uint8_t kind = ((uint8_t *)kdata)[i];
+    if (napi_get_element(env, argv[2], i, &item) != napi_ok || napi_get_buffer_info(env, item, &ptr, &len) != napi_ok || pos < 0 || kind > 1) {
       batch_free(env, b);
-      napi_throw_type_error(env, NULL, "ioBatch: every buffer must be a Buffer and every position non-negative");
+      napi_throw_type_error(env, NULL, "ioBatch: every buffer must be a Buffer, every kind 0 or 1 and every position non-negative");
       return NULL;
     }
-    b->kinds[i] = ((uint8_t *)kdata)[i];
+    b->kinds[i] = kind;
     b->data[i] = ptr;
     b->lengths[i] = len;
     b->positions[i] = (int64_t)pos;
   }
+  return b;
+}
+
+static napi_value io_batch(napi_env env, napi_callback_info info) {
+  static const char usage[] = "ioBatch(fd | Int32Array of fds, kinds, buffers, positions, sync, callback)";
+  size_t argc = 6;
+  napi_value argv[6];
+  bool sync = false;
+  napi_valuetype cb_type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || napi_get_value_bool(env, argv[4], &sync) != napi_ok ||
+      napi_typeof(env, argv[5], &cb_type) != napi_ok || cb_type != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  Batch *b = batch_from_args(env, argv, usage);
+  if (!b) return NULL;
+  b->sync = sync;
   napi_value name;
   CHECK(napi_create_reference(env, argv[2], 1, &b->buffers));
   CHECK(napi_create_reference(env, argv[5], 1, &b->callback));
@@ -342,12 +364,78 @@ static napi_value io_batch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- ioTry ------------------------------------------------------------------------------------------------ */
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/*
+ * Runs ops in order on the calling thread, as long as none would wait for the disk: a read only from the page
+ * cache (preadv2 RWF_NOWAIT), a write as it is (the caller passes only whole-page, non-FUA writes, which need no
+ * read and no flush). Stops at the first read the page cache cannot serve, and once `budget_ns` have passed (a write
+ * throttled by the kernel's dirty-page limits can sleep). Returns how many ops ran; their results are 0 or -errno.
+ */
+static uint32_t try_execute(Batch *b, int64_t budget_ns) {
+  struct iovec iov[RUN_MAX];
+  int64_t start = now_ns();
+  for (uint32_t i = 0; i < b->count;) {
+    uint32_t end = run_end(b, i, iov);
+    ssize_t n;
+    do {
+      n = b->kinds[i] == 1 ? pwritev(OP_FD(b, i), iov, (int)(end - i), (off_t)b->positions[i])
+                           : preadv2(OP_FD(b, i), iov, (int)(end - i), (off_t)b->positions[i], RWF_NOWAIT);
+    } while (n < 0 && errno == EINTR);
+    size_t got = n > 0 ? (size_t)n : 0;
+    for (uint32_t k = i; k < end; k++) {
+      size_t mine = got >= b->lengths[k] ? b->lengths[k] : got;
+      got -= mine;
+      if (mine == b->lengths[k]) b->results[k] = 0;
+      else if (b->kinds[k] == 1) b->results[k] = batch_one(b, k, mine); /* a short write or an error: finished or failed here */
+      else return k; /* not all in the page cache (EAGAIN), or the end of the file: this read and the rest go to the pool */
+    }
+    i = end;
+    if (now_ns() - start > budget_ns) return i;
+  }
+  return b->count;
+}
+
+static napi_value io_try(napi_env env, napi_callback_info info) {
+  static const char usage[] = "ioTry(fd | Int32Array of fds, kinds, buffers, positions, budgetMicros)";
+  size_t argc = 5;
+  napi_value argv[5];
+  double budget_us = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || napi_get_value_double(env, argv[4], &budget_us) != napi_ok ||
+      !(budget_us >= 0)) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  Batch *b = batch_from_args(env, argv, usage);
+  if (!b) return NULL;
+  uint32_t ran = try_execute(b, (int64_t)(budget_us * 1000));
+  for (uint32_t i = ran; i < b->count; i++) b->results[i] = 1;
+  napi_value buffer, results;
+  void *raw = NULL;
+  napi_status st = napi_create_arraybuffer(env, b->count * sizeof(int32_t), &raw, &buffer);
+  if (st == napi_ok) st = napi_create_typedarray(env, napi_int32_array, b->count, buffer, 0, &results);
+  if (st == napi_ok) memcpy(raw, b->results, b->count * sizeof(int32_t));
+  batch_free(env, b);
+  if (st != napi_ok) {
+    napi_throw_error(env, NULL, "ioTry: out of memory");
+    return NULL;
+  }
+  return results;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"punchHole", NULL, punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ioBatch", NULL, io_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ioTry", NULL, io_try, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

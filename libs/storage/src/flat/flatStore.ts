@@ -34,7 +34,7 @@ export class FlatStore implements BlockStore {
     readonly thin: boolean,
   ) {
     const addon = nativeFs();
-    this.batcher = addon ? new IoBatcher(fd, addon.ioBatch, location) : null;
+    this.batcher = addon ? new IoBatcher(fd, addon.ioBatch, location, addon.ioTry) : null;
     const native = thin ? addon : null;
     if (native) {
       this.discard = (position, length) => this.punchHole(native, position, length);

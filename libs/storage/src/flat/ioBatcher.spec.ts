@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { performance } from 'perf_hooks';
 import { nativeFs } from './nativeFs';
 import { IoBatcher } from './ioBatcher';
 
@@ -108,6 +109,92 @@ describe('IoBatcher', () => {
     put(512, (4 << 20) - 512, 99); // the last sector
     await Promise.all(ops.map(([buf, position], i) => b.submit(true, buf, position, i === ops.length - 1)));
     expect(fs.readFileSync(path.join(dir, 'f.img')).equals(expected)).toBe(true);
+  });
+
+  describe('at once on the event loop (ioTry)', () => {
+    const counting = () => {
+      const jobs: number[] = [];
+      const batcher = new IoBatcher(fd, (...args) => {
+        jobs.push(args[2].length);
+        native!.ioBatch(...args);
+      }, 'f.img', native!.ioTry);
+      return { jobs, batcher };
+    };
+
+    it('runs whole-page writes and cached reads without a pool job', async () => {
+      const { jobs, batcher } = counting();
+      const blocks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(4096, i + 1));
+      await Promise.all(blocks.map((blk, i) => batcher.submit(true, blk, i * 8192, false)));
+      const back = blocks.map(() => Buffer.alloc(4096));
+      await Promise.all(back.map((blk, i) => batcher.submit(false, blk, i * 8192, false)));
+      expect(jobs).toEqual([]);
+      back.forEach((blk, i) => expect(blk.equals(blocks[i])).toBe(true));
+      const f = fs.readFileSync(path.join(dir, 'f.img'));
+      blocks.forEach((blk, i) => expect(f.subarray(i * 8192, i * 8192 + 4096).equals(blk)).toBe(true));
+    });
+
+    it('sends a FUA write, a part-page write and a read the page cache lacks to the pool, with every op after them', async () => {
+      const { jobs, batcher } = counting();
+      const a = Buffer.alloc(4096, 0xa1);
+      const fua = Buffer.alloc(4096, 0xf0);
+      const afterFua = Buffer.alloc(4096);
+      await Promise.all([
+        batcher.submit(true, a, 0, false), // at once
+        batcher.submit(true, fua, 4096, true), // FUA: to the pool, and so is all that follows
+        batcher.submit(false, afterFua, 4096, false), // sees the FUA write: order kept across the split
+      ]);
+      expect(jobs).toEqual([2]);
+      expect(afterFua.equals(fua)).toBe(true);
+
+      await Promise.all([batcher.submit(true, Buffer.alloc(512, 3), 8192, false), batcher.submit(true, Buffer.alloc(4096, 4), 12288, false)]);
+      expect(jobs).toEqual([2, 2]); // a 512-byte write may need its page read first: not on the event loop
+
+      // Past the end of the file nothing is cached: the read goes to the pool, which fills zeros.
+      const past = Buffer.alloc(4096, 1);
+      const cached = Buffer.alloc(4096);
+      await Promise.all([batcher.submit(false, cached, 0, false), batcher.submit(false, past, 1 << 20, false)]);
+      expect(jobs).toEqual([2, 2, 1]);
+      expect(cached.equals(a)).toBe(true);
+      expect(past.equals(Buffer.alloc(4096))).toBe(true);
+    });
+
+    it('turns itself off for a while when the inline part stalls', async () => {
+      const jobs: number[] = [];
+      let slow = true;
+      const batcher = new IoBatcher(fd, (...args) => {
+        jobs.push(args[2].length);
+        native!.ioBatch(...args);
+      }, 'f.img', (...args) => {
+        const until = performance.now() + (slow ? 5 : 0);
+        while (performance.now() < until); // a write the kernel throttled
+        return native!.ioTry(...args);
+      });
+      await batcher.submit(true, Buffer.alloc(4096, 1), 0, false);
+      expect(batcher.inlineStalls).toBe(1);
+      expect(jobs).toEqual([]); // the stalled turn itself did run
+      slow = false;
+      await batcher.submit(true, Buffer.alloc(4096, 2), 4096, false);
+      expect(jobs).toEqual([1]); // off: to the pool
+      await new Promise((r) => setTimeout(r, 1100));
+      await batcher.submit(true, Buffer.alloc(4096, 3), 8192, false);
+      expect(jobs).toEqual([1]); // back on after a second
+      expect(fs.readFileSync(path.join(dir, 'f.img')).subarray(0, 12288).equals(Buffer.concat([1, 2, 3].map((v) => Buffer.alloc(4096, v))))).toBe(true);
+    });
+
+    it('reports a failed inline write with its errno', async () => {
+      const ro = fs.openSync(path.join(dir, 'f.img'), 'r');
+      try {
+        const batcher = new IoBatcher(ro, native!.ioBatch, 'f.img', native!.ioTry);
+        await expect(batcher.submit(true, Buffer.alloc(4096, 1), 0, false)).rejects.toMatchObject({ code: 'EBADF', syscall: 'pwrite' });
+      } finally {
+        fs.closeSync(ro);
+      }
+    });
+
+    it('rejects bad arguments', () => {
+      expect(() => native!.ioTry(fd, new Uint8Array([2]), [Buffer.alloc(1)], new Float64Array([0]), 1000)).toThrow(/kind 0 or 1/);
+      expect(() => native!.ioTry(fd, new Uint8Array([0]), [Buffer.alloc(1)], new Float64Array([0]), -1)).toThrow(/ioTry/);
+    });
   });
 
   it('drains in-flight jobs before its owner closes the file', async () => {

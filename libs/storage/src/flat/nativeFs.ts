@@ -18,9 +18,18 @@ export type IoBatchFn = (
   done: (results: Int32Array) => void,
 ) => void;
 
+/**
+ * Runs the same ops at once on the calling thread while none waits for the disk: reads only from the page cache
+ * (preadv2 RWF_NOWAIT), writes as they are (pass only whole-page, non-FUA writes), stopping after `budgetMicros`.
+ * Results: 0 or -errno for the ops that ran, 1 for the ops left (from the first read not in the page cache on).
+ */
+export type IoTryFn = (fd: number | Int32Array, kinds: Uint8Array, buffers: Buffer[], positions: Float64Array, budgetMicros: number) => Int32Array;
+
 export interface NativeFs {
   /** Batched positional I/O for the data path (see ioBatcher.ts). */
   ioBatch: IoBatchFn;
+  /** The part of a batch that can run on the event loop without waiting for the disk (see ioBatcher.ts). */
+  ioTry: IoTryFn;
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), on the libuv thread pool. */
   punchHole(fd: number, offset: number, length: number): Promise<void>;
   /** lseek(SEEK_DATA): the first data byte at or after offset, or -1 when only a hole follows. */

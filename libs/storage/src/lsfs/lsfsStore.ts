@@ -442,7 +442,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
   protected storeBatcher(): IoBatcher | null {
     if (this.batcher === undefined) {
       const native = nativeFs();
-      this.batcher = native ? new IoBatcher(null, native.ioBatch, this.location) : null;
+      this.batcher = native ? new IoBatcher(null, native.ioBatch, this.location, native.ioTry) : null;
     }
     return this.batcher;
   }
