@@ -194,10 +194,13 @@ export class HaDevice extends EventEmitter {
     const knownReplica = await fsp.stat(generationFile).then(() => true, () => false);
     const generations = await GenerationStore.open(generationFile, config.initialGeneration);
     const partners: Partner[] = [];
+    const regionBytes = config.regionBytes ?? DEFAULT_REGION_BYTES;
     for (const cfg of config.partners) {
       const bitmap = await DirtyBitmap.open(path.join(config.stateDir, `${cfg.nodeId}.bitmap`), {
         deviceBytes: local.sizeBytes,
-        regionBytes: config.regionBytes ?? DEFAULT_REGION_BYTES,
+        regionBytes,
+        // replicateWrite marks whole extents while the partner receives: one in-flight count per extent, not 64.
+        activityBytes: Math.max(regionBytes, Math.floor(ACTIVITY_EXTENT_BYTES / regionBytes) * regionBytes),
       });
       // A replica with a history but no bitmap (deleted by mistake): nothing says which regions match any more.
       if (knownReplica && bitmap.created) await bitmap.markAll();

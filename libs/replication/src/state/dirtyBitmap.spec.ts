@@ -152,6 +152,47 @@ describe('DirtyBitmap', () => {
     expect(again.dirtyRegions()).toEqual([7]);
   });
 
+  describe('activity units of several regions (activityBytes)', () => {
+    const unitBitmap = async (idleCleanMs = 1000) => {
+      const b = await DirtyBitmap.open(file, { deviceBytes: 10 * RB, regionBytes: RB, idleCleanMs, activityBytes: 4 * RB });
+      opened.push(b);
+      return b;
+    };
+
+    it('refuses a unit that is not a multiple of the region', async () => {
+      await expect(DirtyBitmap.open(file, { deviceBytes: MiB, regionBytes: RB, activityBytes: RB + 512 })).rejects.toThrow(/activityBytes/);
+      await expect(DirtyBitmap.open(file, { deviceBytes: MiB, regionBytes: RB, activityBytes: RB / 2 })).rejects.toThrow(/activityBytes/);
+    });
+
+    it('counts a write in flight for its whole unit: resync cannot clean the unit\'s other regions meanwhile', async () => {
+      const b = await unitBitmap();
+      await b.markAll();
+      expect(b.beginWrite(1 * RB, 512)).toBeNull(); // unit 0 = regions 0..3
+      expect([0, 1, 2, 3, 4, 5].map((r) => b.cleanRegion(r))).toEqual([false, false, false, false, true, true]);
+      b.endWrite(1 * RB, 512, false);
+      expect(b.cleanRegion(2)).toBe(true);
+      expect(b.dirtyRegions()).toEqual([0, 1, 3, 6, 7, 8, 9]);
+    });
+
+    it('cleans an idle unit\'s mirrored regions together, keeps its sticky ones, and waits while any write is in flight', async () => {
+      const b = await unitBitmap();
+      for (const r of [0, 1, 2, 5]) await b.beginWrite(r * RB, RB);
+      b.endWrite(0, RB, true);
+      b.endWrite(1 * RB, RB, false); // the partner missed it: sticky
+      b.endWrite(5 * RB, RB, true);
+      const now = Date.now();
+      expect(await b.sweep(now + 2000)).toBe(1); // unit 1 (region 5); unit 0 still has region 2 in flight
+      expect(b.dirtyRegions()).toEqual([0, 1, 2]);
+      b.endWrite(2 * RB, RB, true);
+      expect(await b.sweep(now + 500)).toBe(0); // unit 0 was written just now
+      expect(await b.sweep(Date.now() + 1000)).toBe(2); // regions 0 and 2, not the sticky 1
+      expect(b.dirtyRegions()).toEqual([1]);
+      expect(b.isSticky(1)).toBe(true);
+      const again = await reopen(b, 10 * RB);
+      expect(again.dirtyRegions()).toEqual([1]);
+    });
+  });
+
   it('never loses a mark racing with the persist of a cleaning', async () => {
     for (let delay = 0; delay < 8; delay++) {
       const at = path.join(dir, `race-${delay}.bitmap`);

@@ -5,6 +5,8 @@
  * was not already durable), so after a crash the set bits cover every region that may differ. Regions are cleaned
  * lazily: once idle (no write in flight, last write at least idleCleanMs ago) when the partner acknowledged every
  * write there, or by resync. A region whose write the partner did not get is sticky: only resync cleans it.
+ * Writes in flight and idleness are counted per activity unit (`activityBytes`: one region, or the extent an owner
+ * marks whole), so a region is cleaned when its unit is idle.
  *
  * File layout: 4 KiB slots in pairs. Pair 0 holds the file header, pair 1+p holds bitmap page p (32,512 regions).
  * A page is never overwritten in place: a new version goes to the pair's other slot with sequence+1, and on open
@@ -39,6 +41,12 @@ export interface DirtyBitmapOptions {
   regionBytes?: number;
   /** A region the partner has is cleaned once idle this long; default 5000. */
   idleCleanMs?: number;
+  /**
+   * Writes in flight and cleaning candidates are counted per unit of this many bytes (a multiple of regionBytes;
+   * default one region). An owner that marks whole extents (HaDevice's activity log) sets the extent size: one count
+   * per write instead of one per region. A region is then cleaned only when its whole unit is idle.
+   */
+  activityBytes?: number;
 }
 
 const SLOT_BYTES = 4096;
@@ -101,7 +109,9 @@ export class DirtyBitmap {
   /** One page body with held bits OR-ed in, reused per page written. */
   private readonly pageBody = new Uint8Array(PAGE_BODY_BYTES);
   private count = 0;
+  /** Writes in flight and cleaning candidates, per unit of `unitRegions` regions. */
   private readonly activity = new RegionActivity();
+  private unitRegions = 1;
 
   private pendingFlag: Uint8Array;
   private pendingList: number[] = [];
@@ -169,6 +179,16 @@ export class DirtyBitmap {
    */
   static async open(file: string, options: DirtyBitmapOptions): Promise<DirtyBitmap> {
     const regionBytes = options.regionBytes ?? DEFAULT_REGION_BYTES;
+    const activityBytes = options.activityBytes ?? regionBytes;
+    if (!(Number.isInteger(activityBytes) && activityBytes >= regionBytes && activityBytes % regionBytes === 0)) {
+      throw new RangeError(`activityBytes ${activityBytes} must be a multiple of regionBytes ${regionBytes}`);
+    }
+    const bitmap = await DirtyBitmap.openFile(file, options, regionBytes);
+    bitmap.unitRegions = activityBytes / regionBytes;
+    return bitmap;
+  }
+
+  private static async openFile(file: string, options: DirtyBitmapOptions, regionBytes: number): Promise<DirtyBitmap> {
     const idleCleanMs = options.idleCleanMs ?? DEFAULT_IDLE_CLEAN_MS;
     const geometry = geometryOf(regionBytes, options.deviceBytes);
     if (!(idleCleanMs >= 0)) throw new RangeError(`idleCleanMs ${idleCleanMs} must be ≥ 0`);
@@ -269,9 +289,13 @@ export class DirtyBitmap {
     const bits = this.bits;
     const disk = this.disk;
     let mustPersist = false;
-    for (let r = floor(position / regionBytes); r <= last; r++) {
-      const slot = this.activity.insert(r); // may reallocate the table: index its arrays only afterwards
+    const first = floor(position / regionBytes);
+    const unitRegions = this.unitRegions;
+    for (let u = floor(first / unitRegions), lastUnit = floor(last / unitRegions); u <= lastUnit; u++) {
+      const slot = this.activity.insert(u); // may reallocate the table: index its arrays only afterwards
       this.activity.inflight[slot]++;
+    }
+    for (let r = first; r <= last; r++) {
       const byte = r >>> 3;
       const bit = 1 << (r & 7);
       if ((bits[byte] & bit) === 0) {
@@ -298,8 +322,8 @@ export class DirtyBitmap {
     const regionBytes = this.regionBytes;
     const last = floor((position + length - 1) / regionBytes);
     const activity = this.activity;
-    const now = partnerHasIt ? dateNow() : 0;
-    for (let r = floor(position / regionBytes); r <= last; r++) {
+    const first = floor(position / regionBytes);
+    for (let r = first; r <= last; r++) {
       const byte = r >>> 3;
       const bit = 1 << (r & 7);
       if ((this.bits[byte] & bit) === 0) {
@@ -308,13 +332,16 @@ export class DirtyBitmap {
         this.count++;
         this.markPending(r);
       }
-      let i = activity.find(r);
+      // The partner lacks it: only resync cleans it (sweep skips sticky regions of an idle unit).
+      if (!partnerHasIt) this.sticky[byte] |= bit;
+    }
+    const now = partnerHasIt ? dateNow() : 0;
+    const unitRegions = this.unitRegions;
+    for (let u = floor(first / unitRegions), lastUnit = floor(last / unitRegions); u <= lastUnit; u++) {
+      let i = activity.find(u);
       if (i >= 0 && activity.inflight[i] > 0) activity.inflight[i]--;
-      if (!partnerHasIt) {
-        this.sticky[byte] |= bit;
-        if (i >= 0) activity.candidate[i] = 0;
-      } else if ((this.sticky[byte] & bit) === 0) {
-        if (i < 0) i = activity.insert(r);
+      if (partnerHasIt) {
+        if (i < 0) i = activity.insert(u);
         activity.candidate[i] = 1;
         activity.lastEndMs[i] = now;
       }
@@ -345,10 +372,11 @@ export class DirtyBitmap {
    */
   cleanRegion(region: number): boolean {
     this.checkRegion(region);
-    const i = this.activity.find(region);
+    const i = this.activity.find(floor(region / this.unitRegions));
     if (i >= 0) {
       if (this.activity.inflight[i] > 0) return false;
-      this.activity.removeAt(i);
+      // A unit of one region has nothing left to clean; a larger one keeps its other regions' candidacy.
+      if (this.unitRegions === 1) this.activity.removeAt(i);
     }
     this.clearRegion(region);
     return true;
@@ -363,16 +391,20 @@ export class DirtyBitmap {
     const a = this.activity;
     let cleaned = 0;
     // removeAt shifts a later entry into slot i, so slot i is examined again rather than skipped.
+    const unitRegions = this.unitRegions;
     for (let i = 0; i < a.capacity; ) {
-      const region = a.keys[i];
-      if (region !== EMPTY && a.inflight[i] === 0) {
+      const unit = a.keys[i];
+      if (unit !== EMPTY && a.inflight[i] === 0) {
         if (a.candidate[i] === 0) {
           a.removeAt(i);
           continue;
         }
         if (nowMs - a.lastEndMs[i] >= this.idleCleanMs) {
           a.removeAt(i);
-          if ((this.sticky[region >>> 3] & (1 << (region & 7))) === 0 && this.clearRegion(region)) cleaned++;
+          const end = Math.min((unit + 1) * unitRegions, this.regionCountValue);
+          for (let region = unit * unitRegions; region < end; region++) {
+            if ((this.sticky[region >>> 3] & (1 << (region & 7))) === 0 && this.clearRegion(region)) cleaned++;
+          }
           continue;
         }
       }
@@ -702,8 +734,8 @@ export class DirtyBitmap {
 const EMPTY = 0xffff_ffff;
 
 /**
- * Open-addressing hash table (linear probing, backward-shift deletion) in typed arrays, keyed by region: how many
- * writes are in flight there, and whether/when it became a cleaning candidate. Sized by the working set, not the
+ * Open-addressing hash table (linear probing, backward-shift deletion) in typed arrays, keyed by activity unit: how
+ * many writes are in flight there, and whether/when it became a cleaning candidate. Sized by the working set, not the
  * device, and allocation-free except when it grows.
  */
 class RegionActivity {
