@@ -43,6 +43,47 @@ describe('sockets reading into a buffer of their own', () => {
     expect(memories.size).toBe(1);
   });
 
+  it('reads straight into the memory the route offers, never past it, and back into its own buffer after', async () => {
+    const head = randomBytes(1000);
+    const body = randomBytes(2 * 1024 * 1024 + 7);
+    const tail = randomBytes(5000);
+    const data = Buffer.concat([head, body, tail]);
+    const target = Buffer.alloc(body.length);
+    let filled = 0;
+    let directReads = 0;
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const finished = new Promise<void>((resolve) => {
+      const server = createReadBufferServer((accepted) => {
+        const route: ReadRoute = {
+          to: (chunk) => {
+            chunks.push(Buffer.from(chunk));
+            got += chunk.length;
+            if (got === head.length + tail.length) (socket.destroy(), server.close(), resolve());
+          },
+          // The "message" starts after the head: offered once the head is in, until it is full.
+          direct: () => (got >= head.length && filled < body.length ? target.subarray(filled) : null),
+          landed: (n) => {
+            directReads++;
+            filled += n;
+          },
+        };
+        const socket = adoptWithReadBuffer(accepted, route, 64 * 1024);
+      });
+      void listen(server).then((port) => {
+        const client = net.connect(port, '127.0.0.1', () => {
+          client.write(head);
+          setTimeout(() => client.end(Buffer.concat([body, tail])), 50); // the head alone first
+        });
+      });
+    });
+    await finished;
+    expect(directReads).toBeGreaterThan(0);
+    expect(target.equals(body)).toBe(true);
+    expect(Buffer.concat(chunks).equals(Buffer.concat([head, tail]))).toBe(true);
+    expect(filled + got).toBe(data.length);
+  });
+
   it('a socket already reading (its server not paused on connect) is not adopted: its data events feed the route', async () => {
     const data = randomBytes(512 * 1024);
     const received: Buffer[] = [];

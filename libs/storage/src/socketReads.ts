@@ -15,16 +15,27 @@ import * as net from 'net';
 export interface ReadRoute {
   /** One read's bytes: valid only during the call (the buffer is reused by the next read); copy what you keep. */
   to: (chunk: Buffer) => void;
+  /**
+   * Asked before every read: memory the next read may fill directly (the unfilled rest of a large message the
+   * receiver assembles), or null for the socket's own buffer. A read never fills more than the memory given, so it
+   * cannot run past the message; what it filled is reported to `landed`, not `to`. Saves copying large payloads.
+   */
+  direct?: () => Uint8Array | null;
+  /** `nread` bytes were read into the memory `direct` gave last. */
+  landed?: (nread: number) => void;
 }
 
 /** Bytes read per system call at most; loopback and 10 GbE deliver far more than 64 KiB per wake-up under load. */
 export const SOCKET_READ_BYTES = 256 * 1024;
 
 function onread(route: ReadRoute, bytes: number): net.OnReadOpts {
+  const own = Buffer.allocUnsafeSlow(bytes);
   return {
-    buffer: Buffer.allocUnsafeSlow(bytes),
+    // Called for the first read and after every read: where the next one lands.
+    buffer: (): Uint8Array => (route.direct === undefined ? own : route.direct() ?? own),
     callback: (nread: number, buf: Uint8Array): boolean => {
-      route.to((buf as Buffer).subarray(0, nread));
+      if (buf === own) route.to(own.subarray(0, nread));
+      else route.landed!(nread);
       return true; // keep reading
     },
   };

@@ -65,6 +65,21 @@ export class SyncLink {
     }
   }
 
+  /** Where the socket may read next, straight into a large payload being assembled (see ReadRoute.direct). */
+  directTarget(): Buffer | null {
+    return this.closed ? null : this.decoder.directTarget(DIRECT_READ_MIN_BYTES);
+  }
+
+  /** `n` bytes landed in the memory `directTarget` gave. */
+  receiveDirect(n: number): void {
+    if (this.closed) return;
+    try {
+      this.decoder.pushed(n);
+    } catch (error) {
+      this.close(`bad frame: ${(error as Error).message}`);
+    }
+  }
+
   get alive(): boolean {
     return !this.closed;
   }
@@ -103,6 +118,9 @@ export class SyncLink {
     this.onClose(this, reason);
   }
 }
+
+/** A payload read straight from the socket when at least this much of it is still to come (else one shared read buffer). */
+const DIRECT_READ_MIN_BYTES = 64 * 1024;
 
 /** Flag on a Ping frame that answers one. */
 export const PONG = 0x8000;

@@ -141,6 +141,8 @@ export class SyncNetwork {
       (l, reason) => channel.linkClosed(l, reason),
     );
     route.to = (chunk) => link.receive(chunk);
+    route.direct = () => link.directTarget();
+    route.landed = (n) => link.receiveDirect(n);
     channel.addLink(link);
     return link;
   }

@@ -123,6 +123,52 @@ describe('FrameDecoder', () => {
     expect(seen[0].header).toBe(seen[1].header);
   });
 
+  it('assembles a large payload written straight into its memory (directTarget + pushed), mixed with pushed chunks', () => {
+    const big = randomBytes(300 * 1024);
+    const stream = Buffer.concat([encode(FrameType.ResyncData, 0, 5, 1 << 20, 0, big), sample[2], encode(FrameType.Write, 0, 6, 0, 0, big)]);
+    for (const seed of [1, 2, 3]) {
+      const next = xorshift(seed);
+      const { decoder, frames } = collector();
+      let at = 0;
+      while (at < stream.length) {
+        // A socket read: straight into the payload when the decoder offers it, else a chunk to push.
+        const target = decoder.directTarget(64 * 1024);
+        const room = target ? target.length : 1 + Math.floor(next() * 100_000);
+        const n = Math.min(room, stream.length - at, 1 + Math.floor(next() * 200_000));
+        if (target) {
+          stream.copy(target, 0, at, at + n);
+          decoder.pushed(n);
+        } else decoder.push(stream.subarray(at, at + n));
+        at += n;
+      }
+      expect(frames.map((f) => f.header.type)).toEqual([FrameType.ResyncData, FrameType.Ping, FrameType.Write]);
+      expect(frames[0].payload.equals(big) && frames[2].payload.equals(big)).toBe(true);
+    }
+    // Under the threshold, or between frames, there is nothing to read into.
+    const { decoder } = collector();
+    expect(decoder.directTarget(0)).toBeNull();
+    decoder.push(stream.subarray(0, FRAME_HEADER_BYTES + big.length - 1000));
+    expect(decoder.directTarget(64 * 1024)).toBeNull();
+    expect(decoder.directTarget(1000)?.length).toBe(1000);
+  });
+
+  it('checks the checksum of a payload read straight into memory, and refuses bytes it did not offer room for', () => {
+    const big = randomBytes(128 * 1024);
+    const frame = encode(FrameType.Write, 0, 1, 0, 0, big);
+    frame[FRAME_HEADER_BYTES + 70_000] ^= 1;
+    const { decoder, frames } = collector();
+    decoder.push(frame.subarray(0, FRAME_HEADER_BYTES + 10));
+    const target = decoder.directTarget(64 * 1024)!;
+    frame.copy(target, 0, FRAME_HEADER_BYTES + 10);
+    expect(() => decoder.pushed(target.length)).toThrow(/checksum mismatch/);
+    expect(frames).toHaveLength(0);
+
+    const other = collector();
+    other.decoder.push(frame.subarray(0, FRAME_HEADER_BYTES + 10));
+    expect(() => other.decoder.pushed(big.length)).toThrow(FrameError); // more than the payload has left
+    expect(() => collector().decoder.pushed(1)).toThrow(FrameError); // no payload being assembled
+  });
+
   it('decodes the same frames when the stream is split at every byte boundary', () => {
     for (let cut = 0; cut <= sampleStream.length; cut++) {
       const { decoder, frames } = collector();
