@@ -4,7 +4,7 @@
  * writev), so a burst of commands costs one system call and no per-PDU header allocation.
  */
 import type { Socket } from 'net';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '@tandem/storage';
 import { BHS_LENGTH, DIGEST_LENGTH } from '@tandem/iscsi';
 
 const ARENA_BYTES = 64 * 1024;

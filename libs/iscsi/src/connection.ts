@@ -5,9 +5,8 @@
  * anything that breaks the stream closes the connection, and the session with it.
  */
 import { Socket } from 'net';
-import { crc32c } from '@node-rs/crc32';
 import { ScsiStatus, TaskAttribute } from '@tandem/scsi';
-import { dataBuffers } from '@tandem/storage';
+import { crc32c, dataBuffers } from '@tandem/storage';
 import {
   AsyncEvent, BHS_LENGTH, DIGEST_LENGTH, FINAL_BIT, IMMEDIATE_BIT, LoginStage, LoginStatus, LogoutReason,
   Opcode, RESERVED_TAG, RejectReason, TmfFunction, TmfResponse, snAdd, snLessThan,

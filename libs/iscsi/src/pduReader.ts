@@ -3,7 +3,7 @@
  * buffer the sink chooses, e.g. a task's write buffer), padding, data digest. No allocation per PDU for
  * headers; control-PDU data lands in a reusable scratch buffer.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '@tandem/storage';
 import { BHS_LENGTH, DIGEST_LENGTH } from './constants';
 
 export const MAX_AHS_LENGTH = 1020; // TotalAHSLength is one byte of 4-byte words

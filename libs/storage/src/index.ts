@@ -6,3 +6,4 @@ export { nativeFsError } from './flat/nativeFs';
 export * from './lsfs/lsfsStore';
 export * from './cache/cachedStore';
 export * from './socketReads';
+export * from './crc32c';

@@ -15,8 +15,7 @@
  * |     32 |    4 | reserved, zero                                               |
  * |     36 |    4 | CRC32C over bytes [0,36) continued over the payload          |
  */
-import { crc32c } from '@node-rs/crc32';
-import { dataBuffers } from '@tandem/storage';
+import { crc32c, dataBuffers } from '@tandem/storage';
 
 export const FRAME_MAGIC = 0x54445359; // 'TDSY'
 export const FRAME_VERSION = 1;

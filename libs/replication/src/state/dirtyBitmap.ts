@@ -29,7 +29,7 @@
  * file (it is *held*) until a barrier (the owner flushes its store and the partner's) that began after the clean has
  * completed; `commitCleans` (run by sweep and flush) then persists the cleans. Without one, cleans persist at once.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '@tandem/storage';
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import type { FileHandle } from 'fs/promises';

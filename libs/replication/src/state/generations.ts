@@ -5,7 +5,7 @@
  * (split brain: an operator must choose; never merge silently).
  */
 import { randomUUID } from 'crypto';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '@tandem/storage';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 
@@ -119,7 +119,7 @@ function freeze(state: GenerationState): GenerationState {
 }
 
 function checksum(state: GenerationState): number {
-  return crc32c(JSON.stringify([state.current, state.history]));
+  return crc32c(Buffer.from(JSON.stringify([state.current, state.history]), 'utf8'));
 }
 
 function serialize(state: GenerationState): string {

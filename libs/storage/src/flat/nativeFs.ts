@@ -30,6 +30,8 @@ export interface NativeFs {
   ioBatch: IoBatchFn;
   /** The part of a batch that can run on the event loop without waiting for the disk (see ioBatcher.ts). */
   ioTry: IoTryFn;
+  /** CRC32C through ISA-L; absent when the addon was built without it (see crc32c.ts). */
+  crc32c?: (data: Uint8Array, initial?: number) => number;
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), on the libuv thread pool. */
   punchHole(fd: number, offset: number, length: number): Promise<void>;
   /** lseek(SEEK_DATA): the first data byte at or after offset, or -1 when only a hole follows. */

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../crc32c';
 import { StoreError } from '../blockStore';
 
 export const MAP_PAGE_BYTES = 4096;

@@ -18,7 +18,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../crc32c';
 import { BlockStore, ByteRange, StoreError, checkGeometry } from '../blockStore';
 import { IoBatcher } from '../flat/ioBatcher';
 import { nativeFs } from '../flat/nativeFs';
