@@ -27,34 +27,32 @@ ensure_debian_tools() {
   fi
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  install_debian_packages "what needs them is skipped" "${missing[@]}"
+}
+
+# install_debian_packages CONSEQUENCE PKG... — apt-get update and install, as root or through sudo; when that cannot
+# be done, a warning ending in CONSEQUENCE (what runs without the packages), never a failure.
+install_debian_packages() {
+  local consequence="$1"
+  shift
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
   fi
   if [ "$sudo" = "none" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: WARNING: cannot install ${missing[*]} (not root, no sudo, or no apt-get); what needs them is skipped" >&2
+    echo "setup: WARNING: cannot install $* (not root, no sudo, or no apt-get); $consequence" >&2
     return 0
   fi
-  echo "setup: installing Debian packages: ${missing[*]}"
+  echo "setup: installing Debian packages: $*"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    echo "setup: WARNING: apt-get install ${missing[*]} failed; what needs them is skipped" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
+    echo "setup: WARNING: apt-get install $* failed; $consequence" >&2
 }
 
 # ISA-L (libisal-dev): the storage addon computes CRC32C with it, 7-9x faster than without (libs/storage/src/crc32c.ts).
 # A library, not a tool: checked by its header. Without it everything works, only slower; so a failure only warns.
 ensure_isal() {
-  [ -f /usr/include/isa-l/crc.h ] && return 0
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then command -v sudo >/dev/null 2>&1 && sudo="sudo" || sudo="none"; fi
-  if [ "$sudo" = "none" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: WARNING: cannot install libisal-dev (not root, no sudo, or no apt-get); CRC32C runs without ISA-L" >&2
-    return 0
-  fi
-  echo "setup: installing Debian packages: libisal-dev"
-  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libisal-dev >/dev/null 2>&1 ||
-    { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libisal-dev >/dev/null; }; } ||
-    echo "setup: WARNING: apt-get install libisal-dev failed; CRC32C runs without ISA-L" >&2
+  [ -f /usr/include/isa-l/crc.h ] || install_debian_packages "CRC32C runs without ISA-L" libisal-dev
 }
 
 # npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json means a stale install.
