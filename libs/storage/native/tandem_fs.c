@@ -170,7 +170,7 @@ static void batch_free(napi_env env, Batch *b) {
 /* No write system call carries more than this. The page cache sizes the folios a write creates by the write's
  * length, and on ext4 with large folios (Linux 6.16+) every later small write into a large folio pays for the folio's
  * size: measured here, a 4 KiB pwrite into pages first written by 1 MiB pwrites costs 21-27 us, against 4.3 us when
- * they were written in 64 KiB pieces (docs/architecture.md, "Page-cache folios"); the pieces cost a 1 MiB write ~15 %
+ * they were written in 64 KiB pieces (docs/architecture.md, "Store I/O"); the pieces cost a 1 MiB write ~15 %
  * more system time. Pieces end on multiples of WRITE_PIECE in the file, so the folios are aligned. */
 #define WRITE_PIECE ((size_t)64 * 1024)
 
@@ -260,16 +260,22 @@ static void batch_execute(napi_env env, void *arg) {
   }
 }
 
+/* The batch's results as a new Int32Array. */
+static napi_status results_array(napi_env env, const Batch *b, napi_value *out) {
+  napi_value buffer;
+  void *raw = NULL;
+  napi_status st = napi_create_arraybuffer(env, b->count * sizeof(int32_t), &raw, &buffer);
+  if (st == napi_ok) st = napi_create_typedarray(env, napi_int32_array, b->count, buffer, 0, out);
+  if (st == napi_ok) memcpy(raw, b->results, b->count * sizeof(int32_t));
+  return st;
+}
+
 static void batch_complete(napi_env env, napi_status status, void *arg) {
   Batch *b = arg;
-  napi_value cb, global, buffer, results, argv[1];
-  void *raw = NULL;
+  napi_value cb, global, argv[1];
   if (status != napi_ok) for (uint32_t i = 0; i < b->count; i++) b->results[i] = -ECANCELED;
-  if (napi_create_arraybuffer(env, b->count * sizeof(int32_t), &raw, &buffer) == napi_ok &&
-      napi_create_typedarray(env, napi_int32_array, b->count, buffer, 0, &results) == napi_ok &&
-      napi_get_reference_value(env, b->callback, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
-    memcpy(raw, b->results, b->count * sizeof(int32_t));
-    argv[0] = results;
+  if (results_array(env, b, &argv[0]) == napi_ok && napi_get_reference_value(env, b->callback, &cb) == napi_ok &&
+      napi_get_global(env, &global) == napi_ok) {
     napi_call_function(env, global, cb, 1, argv, NULL);
   }
   napi_delete_async_work(env, b->work);
@@ -420,11 +426,8 @@ static napi_value io_try(napi_env env, napi_callback_info info) {
   if (!b) return NULL;
   uint32_t ran = try_execute(b, (int64_t)(budget_us * 1000));
   for (uint32_t i = ran; i < b->count; i++) b->results[i] = 1;
-  napi_value buffer, results;
-  void *raw = NULL;
-  napi_status st = napi_create_arraybuffer(env, b->count * sizeof(int32_t), &raw, &buffer);
-  if (st == napi_ok) st = napi_create_typedarray(env, napi_int32_array, b->count, buffer, 0, &results);
-  if (st == napi_ok) memcpy(raw, b->results, b->count * sizeof(int32_t));
+  napi_value results;
+  napi_status st = results_array(env, b, &results);
   batch_free(env, b);
   if (st != napi_ok) {
     napi_throw_error(env, NULL, "ioTry: out of memory");

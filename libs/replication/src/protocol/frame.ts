@@ -188,8 +188,7 @@ export class FrameDecoder {
       this.partialFill += take;
       offset += take;
       if (this.partialFill < partial.length) return;
-      this.partial = null;
-      this.deliver(partial, crc32c(partial, this.headerCrc));
+      this.payloadComplete(partial);
     }
   }
 
@@ -212,6 +211,11 @@ export class FrameDecoder {
     }
     this.partialFill += n;
     if (this.partialFill < partial.length) return;
+    this.payloadComplete(partial);
+  }
+
+  /** The payload being assembled is whole: check the frame's checksum over it and hand the frame on. */
+  private payloadComplete(partial: Buffer): void {
     this.partial = null;
     this.deliver(partial, crc32c(partial, this.headerCrc));
   }
