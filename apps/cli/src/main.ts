@@ -18,7 +18,9 @@ export async function main(argv: string[]): Promise<void> {
   const events = eventsCommand().exitOverride(exitOnUsageError);
   events.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError('(tandem events --help lists the options)'));
   program.addCommand(events);
-  program.addCommand(stackCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem stack --help lists the options)'));
+  const stack = stackCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem stack --help lists the options)');
+  stack.commands.forEach((c) => c.exitOverride(exitOnUsageError).showHelpAfterError(`(tandem stack ${c.name()} --help says more)`));
+  program.addCommand(stack);
   const lsfs = lsfsCommand().exitOverride(exitOnUsageError);
   const exitAll = (c: Command): void => c.commands.forEach((sub) => (sub.exitOverride(exitOnUsageError).showHelpAfterError('(tandem lsfs --help lists the commands)'), exitAll(sub)));
   exitAll(lsfs);

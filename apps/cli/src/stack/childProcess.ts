@@ -142,6 +142,11 @@ export class StackChild {
     return { ...exit, killed };
   }
 
+  /** SIGKILL without marking the end expected: it is reported and handled like any death (`tandem stack kill`). */
+  killAsIfCrashed(): void {
+    if (this.child && !this.exit) this.signal('SIGKILL');
+  }
+
   /** Immediate SIGKILL (a second Ctrl-C, or the stack's own shutdown running out of time). */
   kill(): void {
     this.expected = true;

@@ -5,28 +5,33 @@
  * a demo site and cluster hold them, and the stack prints how to use it.
  *
  * Stopping (SIGINT, SIGTERM, SIGHUP): agents (SIGTERM, bounded wait), gateway, orchestrator, the private
- * nats-server; exit 0. A child that dies on its own is reported and the whole stack stops (exit 1): a half stack
- * that looks alive is worse than a clear stop. Bad environment (busy port, missing nats-server, unreachable
- * NATS_URL or DATABASE_URL): one line on stderr, exit 2, nothing left running.
+ * nats-server; exit 0. Once ready, a node agent that dies is reported with the last lines of its log and restarted
+ * with backoff (1 s, 2 s, 4 s … 30 s; agentSupervisor.ts), or left down under --no-restart; the rest keeps running,
+ * so a failover can be watched. `tandem stack kill|restart NODE` reach the stack over a unix socket named in
+ * stack.json (controlServer.ts). The private nats-server dying, or an agent dying before ready, stops the whole
+ * stack (exit 1). Bad environment (busy port, missing nats-server, unreachable NATS_URL or DATABASE_URL): one line
+ * on stderr, exit 2, nothing left running.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConsoleLogger, type INestApplication, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import type { CommandBus, ReadModels } from '@tandem/orchestrator';
 import { loadOrCreateApiToken, type ApiToken } from './apiToken';
-import { describeExit, type StackChild } from './childProcess';
+import { AgentSupervisor } from './agentSupervisor';
+import { describeExit, type ChildExit, type StackChild } from './childProcess';
+import type { ControlReply, ControlRequest } from './controlProtocol';
+import { ControlServer } from './controlServer';
 import { ensureDemoFleet, type DemoFleet } from './demoFleet';
+import { readyReport } from './readyReport';
 import { checkExternalNats, NATS_HOST, startPrivateNats } from './natsServer';
-import { AgentStartError, startAgent, waitForRegistration, type RunningAgent } from './nodeAgents';
+import { AgentStartError, startAgent, waitForRegistration } from './nodeAgents';
 import { checkDatabase, ensureFree, findNatsServer, freePort } from './preflight';
-import { formatEndpoint, StackConfigError, type StackOptions } from './stackOptions';
+import { formatEndpoint, STACK_DEFAULTS, StackConfigError, type StackOptions } from './stackOptions';
+import { StackStateFileOwner } from './stackState';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_ENVIRONMENT = 2;
-
-/** `<dataDir>/stack.json`: this stack's pid and its children's, while it runs (a second stack on the same data refuses). */
-export const STACK_STATE_FILE = 'stack.json';
 
 const AGENT_STOP_GRACE_MS = 6000;
 const NATS_STOP_GRACE_MS = 5000;
@@ -42,12 +47,14 @@ export class Stack {
   private nats: { url: string; child: StackChild | null } | null = null;
   private orchestrator: INestApplicationContext | null = null;
   private gateway: INestApplication | null = null;
-  private agents: RunningAgent[] = [];
+  private agents: AgentSupervisor[] = [];
+  private readonly control = new ControlServer((request) => this.onControlRequest(request));
+  /** What stack.json says once ready, apart from the nodes' pids and states (rewritten when those change). */
+  private readyState: Record<string, unknown> | null = null;
   private outcome: Outcome | null = null;
   private wake: () => void = () => undefined;
   private readonly finished = new Promise<void>((resolve) => (this.wake = resolve));
-  private stateFile: string;
-  private ownsStateFile = false;
+  private readonly stateFile: StackStateFileOwner;
   /** When the first stop signal came (0: none yet). */
   private firstSignalAt = 0;
   private ready = false;
@@ -57,7 +64,7 @@ export class Stack {
     private readonly out: (text: string) => void = (t) => process.stdout.write(t),
     private readonly err: (text: string) => void = (t) => process.stderr.write(t),
   ) {
-    this.stateFile = path.join(options.dataDir, STACK_STATE_FILE);
+    this.stateFile = new StackStateFileOwner(options.dataDir);
   }
 
   /** Runs until a signal or a failure; resolves with the exit code once everything has stopped. */
@@ -100,7 +107,8 @@ export class Stack {
     if (Date.now() - this.firstSignalAt < SIGNAL_ECHO_MS) return;
     this.err(`tandem stack: ${signal} again: killing the children\n`);
     this.killChildren();
-    this.removeStateFile();
+    this.control.close();
+    this.stateFile.remove();
     process.exit(EXIT_FAILURE);
   }
 
@@ -108,7 +116,7 @@ export class Stack {
   private async start(): Promise<void> {
     const o = this.options;
     fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-    this.claimDataDir();
+    this.stateFile.claim();
 
     // Preflight: everything that can be checked before starting anything.
     const natsBinary = o.natsUrl ? undefined : findNatsServer(o.natsServerBinary);
@@ -145,13 +153,25 @@ export class Stack {
 
     // 3. Node agents, then their registration (RegisterNode over NATS to the orchestrator above).
     const agentMain = require.resolve('@tandem/node-agent');
+    const natsUrl = this.nats.url;
+    const launch = (node: (typeof o.nodes)[number]) => startAgent(node, agentMain, natsUrl, o.dataDir, o.verbose).then((a) => a.child);
     for (const node of o.nodes) {
-      const agent = await startAgent(node, agentMain, this.nats.url, o.dataDir, o.verbose);
-      this.agents.push(agent);
-      this.watch(agent.child, agent.node.name);
+      this.agents.push(
+        new AgentSupervisor(node, await launch(node), {
+          autoRestart: o.autoRestart,
+          registrationTimeoutMs: o.registrationTimeoutMs,
+          agentStopGraceMs: AGENT_STOP_GRACE_MS,
+          launch,
+          deathWhileStarting: (child, exit) => this.onChildDeath(child, exit, node.name),
+          say: (text) => this.out(text),
+          warn: (text) => this.err(text),
+          restartCommand: (name) => this.nodeCommand('restart', name),
+          changed: () => this.writeState(),
+        }),
+      );
     }
     const deadline = Date.now() + o.registrationTimeoutMs;
-    const registered = await Promise.all(this.agents.map((a) => waitForRegistration(a, deadline, () => this.stopping)));
+    const registered = await Promise.all(this.agents.map((a) => waitForRegistration(a.agent, deadline, () => this.stopping)));
     if (this.stopping) return;
 
     // 4. The demo site and cluster, the nodes in it.
@@ -162,9 +182,14 @@ export class Stack {
     );
     if (this.stopping) return;
 
-    this.writeState({ graphqlUrl, fleet });
+    // 5. From here a dead agent is reported and restarted, and `tandem stack kill|restart` may ask for it.
+    const control = await this.control.listen(o.dataDir);
+    if (this.stopping) return;
+    this.readyState = this.describeReady(graphqlUrl, fleet, control);
+    for (const a of this.agents) a.supervise();
+    this.writeState();
     this.ready = true;
-    this.printReady(graphqlUrl, token, fleet);
+    this.out(readyReport({ options: this.options, nats: this.nats!, graphqlUrl, token, fleet, nodeCommand: (verb, node) => this.nodeCommand(verb, node) }));
   }
 
   private async startOrchestrator(natsUrl: string): Promise<{ orchestrator: INestApplicationContext; bus: CommandBus; readModels: ReadModels }> {
@@ -216,25 +241,41 @@ export class Stack {
     return new StackLogger('', { logLevels: this.options.verbose ? ['error', 'warn', 'log'] : ['error', 'warn'] });
   }
 
-  /**
-   * A child that ends on its own stops the whole stack. While starting, an agent that exits 2 said its environment
-   * is wrong (e.g. `cannot listen on …`): that is one line and exit 2, like the stack's own checks.
-   */
+  /** The private nats-server ending on its own stops the whole stack. */
   private watch(child: StackChild, what: string): void {
-    child.onUnexpectedExit = (exit) => {
-      if (this.stopping) return;
-      const last = child.lastLines();
-      if (!this.ready && exit.code === 2) {
-        const said = last.filter((l) => /^node-agent: /.test(l)).pop() ?? last.pop() ?? describeExit(exit);
-        this.finish({ code: EXIT_BAD_ENVIRONMENT, message: `${what}: ${said.replace(/^node-agent: /, '')} (log: ${child.logFile()})` });
-        return;
-      }
-      this.err(
-        `tandem stack: ${what} (pid ${child.pid}) stopped unexpectedly (${describeExit(exit)}); stopping the stack. Its log: ${child.logFile()}\n` +
-          (last.length ? `${last.slice(-8).map((l) => `  ${child.name} | ${l}`).join('\n')}\n` : ''),
-      );
-      this.finish({ code: EXIT_FAILURE });
-    };
+    child.onUnexpectedExit = (exit) => this.onChildDeath(child, exit, what);
+  }
+
+  /**
+   * The nats-server, or an agent before the stack is ready, ending on its own stops the whole stack. While starting,
+   * an agent that exits 2 said its environment is wrong (e.g. `cannot listen on …`): one line and exit 2.
+   */
+  private onChildDeath(child: StackChild, exit: ChildExit, what: string): void {
+    if (this.stopping) return;
+    const last = child.lastLines();
+    if (!this.ready && exit.code === 2) {
+      const said = last.filter((l) => /^node-agent: /.test(l)).pop() ?? last.pop() ?? describeExit(exit);
+      this.finish({ code: EXIT_BAD_ENVIRONMENT, message: `${what}: ${said.replace(/^node-agent: /, '')} (log: ${child.logFile()})` });
+      return;
+    }
+    this.err(
+      `tandem stack: ${what} (pid ${child.pid}) stopped unexpectedly (${describeExit(exit)}); stopping the stack. Its log: ${child.logFile()}\n` +
+        (last.length ? `${last.slice(-8).map((l) => `  ${child.name} | ${l}`).join('\n')}\n` : ''),
+    );
+    this.finish({ code: EXIT_FAILURE });
+  }
+
+  private async onControlRequest(request: ControlRequest): Promise<ControlReply> {
+    if (this.stopping) return { ok: false, code: 'STOPPING', message: 'the stack is stopping' };
+    const agent = this.agents.find((a) => a.name === request.node);
+    if (!agent) return { ok: false, code: 'UNKNOWN_NODE', message: `no node ${request.node} in this stack; its nodes: ${this.agents.map((a) => a.name).join(', ')}` };
+    return request.verb === 'kill' ? agent.kill() : agent.restart();
+  }
+
+  /** `npx tandem stack restart node-b`, with the data directory when it is not the default one. */
+  private nodeCommand(verb: 'kill' | 'restart', node: string): string {
+    const defaultDir = path.resolve(STACK_DEFAULTS.dataDir);
+    return `npx tandem stack ${verb} ${node}${this.options.dataDir === defaultDir ? '' : ` --data-dir ${this.options.dataDir}`}`;
   }
 
   private startFailure(error: unknown): Outcome {
@@ -248,16 +289,17 @@ export class Stack {
   private async shutdown(): Promise<number> {
     const outcome = this.outcome ?? { code: EXIT_OK };
     if (outcome.message) this.err(`tandem stack: ${outcome.message}\n`);
+    this.control.close();
     const hardStop = setTimeout(() => {
       this.err(`tandem stack: shutdown took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; killing what is left\n`);
       this.killChildren();
-      this.removeStateFile();
+      this.stateFile.remove();
       process.exit(EXIT_FAILURE);
     }, SHUTDOWN_LIMIT_MS);
     hardStop.unref();
     let code = outcome.code;
     try {
-      const stopped = await Promise.all(this.agents.map(async (a) => ({ a, exit: await a.child.stop(AGENT_STOP_GRACE_MS) })));
+      const stopped = await Promise.all(this.agents.map(async (a) => ({ a, exit: await a.shutdown() })));
       for (const { a, exit } of stopped) if (exit.killed) this.err(`tandem stack: ${a.node.name} did not stop within ${AGENT_STOP_GRACE_MS / 1000} s of SIGTERM; killed\n`);
       if (!(await this.closeApp(this.gateway, 'gateway')) && code === EXIT_OK) code = EXIT_FAILURE;
       if (!(await this.closeApp(this.orchestrator, 'orchestrator')) && code === EXIT_OK) code = EXIT_FAILURE;
@@ -267,7 +309,7 @@ export class Stack {
       }
     } finally {
       clearTimeout(hardStop);
-      this.removeStateFile();
+      this.stateFile.remove();
     }
     if (outcome.code === EXIT_OK && this.firstSignalAt > 0) this.out('tandem stack: stopped\n');
     return code;
@@ -291,94 +333,37 @@ export class Stack {
   }
 
   private killChildren(): void {
-    for (const a of this.agents) a.child.kill();
+    for (const a of this.agents) a.killNow();
     this.nats?.child?.kill();
   }
 
-  /** One stack per data directory: the embedded database has a single opener, and the children share state dirs. */
-  private claimDataDir(): void {
-    try {
-      const previous = JSON.parse(fs.readFileSync(this.stateFile, 'utf8')) as { pid?: number };
-      if (typeof previous.pid === 'number' && previous.pid !== process.pid && processAlive(previous.pid)) {
-        throw new StackConfigError(`another tandem stack (pid ${previous.pid}) is running on ${this.options.dataDir}; stop it first (Ctrl-C there, or kill ${previous.pid})`);
-      }
-    } catch (error) {
-      if (error instanceof StackConfigError) throw error;
-      // no state file, or a stale or unreadable one: ours now
-    }
-    fs.writeFileSync(this.stateFile, `${JSON.stringify({ pid: process.pid, state: 'starting', startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
-    this.ownsStateFile = true;
-  }
-
-  private writeState(ready: { graphqlUrl: string; fleet: DemoFleet }): void {
-    const state = {
+  private describeReady(graphqlUrl: string, fleet: DemoFleet, control: string): Record<string, unknown> {
+    return {
       pid: process.pid,
       state: 'ready',
-      graphql: ready.graphqlUrl,
+      graphql: graphqlUrl,
+      control,
       nats: { url: this.nats?.url, pid: this.nats?.child?.pid ?? null, private: Boolean(this.nats?.child) },
       database: this.options.databaseUrl ? 'postgres' : path.join(this.options.dataDir, 'pgdata'),
-      siteId: ready.fleet.siteId,
-      clusterId: ready.fleet.clusterId,
-      nodes: this.agents.map((a) => ({
-        name: a.node.name,
-        nodeId: ready.fleet.nodes.find((n) => n.name === a.node.name)?.nodeId,
-        pid: a.child.pid,
-        iscsi: formatEndpoint(a.node.iscsi),
-        http: formatEndpoint(a.node.http),
-      })),
+      siteId: fleet.siteId,
+      clusterId: fleet.clusterId,
+      nodeIds: Object.fromEntries(fleet.nodes.map((n) => [n.name, n.nodeId])),
     };
-    fs.writeFileSync(this.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   }
 
-  private removeStateFile(): void {
-    if (!this.ownsStateFile) return;
-    this.ownsStateFile = false;
-    fs.rmSync(this.stateFile, { force: true });
-  }
-
-  private printReady(graphqlUrl: string, token: ApiToken, fleet: DemoFleet): void {
-    const o = this.options;
-    const first = fleet.nodes.find((n) => n.inCluster) ?? fleet.nodes[0];
-    const firstNode = o.nodes.find((n) => n.name === first.name)!;
-    // `tandem events tail` reads the same environment: repeat what differs from the defaults.
-    const natsEnv = [`NATS_URL=${this.nats!.url}`, ...['TANDEM_SUBJECT_PREFIX', 'TANDEM_EVENTS_STREAM'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)].join(' ');
-    const tokenWhere = token.source === 'environment' ? 'from TANDEM_API_TOKEN' : `${token.source === 'generated' ? 'generated, ' : ''}kept in ${token.file}`;
-    const mutation = 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { aggregateId device { id name sizeBytes } } }';
-    const body = JSON.stringify({
-      query: mutation,
-      variables: { input: { clusterId: fleet.clusterId, name: 'disk1', sizeBytes: 1024 ** 3, replicas: [{ nodeId: first.nodeId, priority: 100 }] } },
-    });
-    const nodeLines = fleet.nodes.map((n) => {
-      const node = o.nodes.find((s) => s.name === n.name)!;
-      return `    ${n.name}  ${n.nodeId}  iSCSI ${formatEndpoint(node.iscsi)}  health http://${formatEndpoint(node.http)}/health${n.inCluster ? '' : `  (${n.note})`}`;
-    });
-    this.out(
-      [
-        '',
-        `tandem stack: ready (pid ${process.pid}, data in ${o.dataDir})`,
-        '',
-        `  GraphQL   ${graphqlUrl}   (reads open on loopback; mutations need the token)`,
-        `  API token ${token.token}   (${tokenWhere})`,
-        `  NATS      ${this.nats!.url}${this.nats!.child ? `   (private nats-server, JetStream store ${path.join(o.dataDir, 'nats')})` : '   (NATS_URL)'}`,
-        `  Database  ${o.databaseUrl ? 'DATABASE_URL (Postgres)' : `embedded PGlite in ${path.join(o.dataDir, 'pgdata')}`}`,
-        `  Site ${fleet.siteId} "demo", cluster ${fleet.clusterId} "demo":`,
-        ...nodeLines,
-        `  Logs      ${path.join(o.dataDir, 'logs')}/`,
-        '',
-        `  Create a 1 GiB disk on ${first.name}:`,
-        `    curl -s ${graphqlUrl} -H 'content-type: application/json' -H 'authorization: Bearer ${token.token}' \\`,
-        `      -d '${body}'`,
-        '  The nodes and where their disks are:',
-        `    curl -s ${graphqlUrl} -H 'content-type: application/json' -d '{"query":"{ nodes { id name clusterId portals { host port } devices { id name } } }"}'`,
-        `  ${first.name}'s targets (a device appears as iqn.2026-11.io.tandem:<deviceId> once exported):`,
-        `    iscsi-ls -s iscsi://${formatEndpoint(firstNode.iscsi)}`,
-        '  The event stream:',
-        `    ${natsEnv} npx tandem events tail`,
-        '',
-        '  Ctrl-C stops everything.',
-        '',
-      ].join('\n') + '\n',
-    );
+  /** stack.json once ready: the facts above and every node's current pid and state. */
+  private writeState(): void {
+    if (!this.readyState) return;
+    const { nodeIds, ...ready } = this.readyState as { nodeIds: Record<string, string> };
+    const nodes = this.agents.map((a) => ({
+      name: a.name,
+      nodeId: nodeIds[a.name],
+      pid: a.state === 'running' ? (a.child.pid ?? null) : null,
+      state: a.state,
+      iscsi: formatEndpoint(a.node.iscsi),
+      http: formatEndpoint(a.node.http),
+    }));
+    this.stateFile.write({ ...ready, pid: process.pid, state: 'ready', nodes });
   }
 }
 
@@ -386,19 +371,5 @@ class StackLogger extends ConsoleLogger {
   override error(message: unknown, ...rest: unknown[]): void {
     if (rest[rest.length - 1] === 'ExceptionHandler') return;
     super.error(message, ...rest);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A recycled pid is not a stack: only a live `tandem … stack` process holds the directory.
-  try {
-    return /tandem/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-  } catch {
-    return true;
   }
 }

@@ -1,9 +1,10 @@
-/** `tandem stack`: NATS, orchestrator, GraphQL gateway and two node agents on this machine, for trying Tandem out. */
+/** `tandem stack`: NATS, orchestrator, GraphQL gateway and two node agents on this machine, for trying Tandem out; `kill` and `restart` act on one node of it. */
 import { Command } from 'commander';
-import { STACK_DEFAULTS, StackConfigError, stackOptionsFrom, type StackFlags } from './stackOptions';
+import type { ControlVerb } from './controlProtocol';
+import { resolveDataDir, STACK_DEFAULTS, StackConfigError, stackOptionsFrom, type StackFlags } from './stackOptions';
 
 export function stackCommand(): Command {
-  return new Command('stack')
+  const stack = new Command('stack')
     .description('run the whole control plane and two node agents on this machine (what `npm start` runs); Ctrl-C stops it')
     .option('--data-dir <dir>', `where the database, NATS store, node state, token and logs live (env TANDEM_DATA_DIR; default ${STACK_DEFAULTS.dataDir})`)
     .option('--gateway <host:port>', `GraphQL gateway address (env TANDEM_GATEWAY_LISTEN; default ${STACK_DEFAULTS.gateway})`)
@@ -15,6 +16,7 @@ export function stackCommand(): Command {
     .option('--heartbeat-port <port>', `HA heartbeat port (UDP) of every node (env TANDEM_STACK_HEARTBEAT_PORT; default ${STACK_DEFAULTS.heartbeatPort})`)
     .option('--registration-timeout <seconds>', `how long the nodes get to register (env TANDEM_STACK_REGISTRATION_TIMEOUT; default ${STACK_DEFAULTS.registrationTimeoutSeconds})`)
     .option('--verbose', 'echo the orchestrator, gateway, agents and nats-server logs here (they always go to <data-dir>/logs)')
+    .option('--no-restart', 'leave a node agent that died down (env TANDEM_STACK_NO_RESTART=1); default: restart it after 1 s, 2 s, 4 s … 30 s')
     .addHelpText(
       'after',
       `
@@ -23,8 +25,11 @@ Environment:
   DATABASE_URL       use this Postgres instead of the embedded PGlite under <data-dir>/pgdata
   TANDEM_API_TOKEN   the gateway's bearer token; default: generated once, kept in <data-dir>/api-token (mode 0600)
 
-Exit codes: 0 after Ctrl-C/SIGTERM, 1 when a part failed or died, 2 for a bad environment (a port in use,
-nats-server missing, NATS_URL or DATABASE_URL unreachable); then nothing is left running.`,
+A node agent that dies once the stack is ready is reported with the last lines of its log and restarted (unless
+--no-restart); the rest keeps running. \`tandem stack kill NODE\` and \`tandem stack restart NODE\` act on it.
+
+Exit codes: 0 after Ctrl-C/SIGTERM, 1 when a part failed or died (nats-server, or an agent before ready), 2 for a
+bad environment (a port in use, nats-server missing, NATS_URL or DATABASE_URL unreachable); then nothing is left running.`,
     )
     .action(async (flags: StackFlags) => {
       let options;
@@ -39,5 +44,22 @@ nats-server missing, NATS_URL or DATABASE_URL unreachable); then nothing is left
       const code = await new Stack(options).run();
       // Let stdout drain (the ready block, the last lines) before leaving.
       process.stdout.write('', () => process.exit(code));
+    });
+  stack.addCommand(nodeCommand('kill', 'send SIGKILL to NODE\'s agent in the running stack (to watch a failover); the stack restarts it unless --no-restart'));
+  stack.addCommand(nodeCommand('restart', 'restart NODE\'s agent in the running stack (SIGTERM, wait, start), or start it if it is down; returns once it registered'));
+  return stack;
+}
+
+/** `tandem stack kill|restart NODE`: sent to the stack running on the data directory; exit 0 done, 1 not done, 2 bad input or no stack. */
+function nodeCommand(verb: ControlVerb, description: string): Command {
+  return new Command(verb)
+    .description(`${description}. The stack on --data-dir / TANDEM_DATA_DIR (default ${STACK_DEFAULTS.dataDir}).`)
+    .argument('<node>', 'the node, as the stack names it: node-a, node-b, …')
+    .action(async (node: string, _flags: unknown, command: Command) => {
+      const dataDir = resolveDataDir(command.optsWithGlobals<{ dataDir?: string }>(), process.env);
+      const { sendControlRequest } = await import('./controlClient');
+      const outcome = await sendControlRequest(verb, node, dataDir);
+      const stream = outcome.code === 0 ? process.stdout : process.stderr;
+      stream.write(`${outcome.code === 0 ? '' : `tandem stack ${verb}: `}${outcome.message}\n`, () => process.exit(outcome.code));
     });
 }

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadOrCreateApiToken } from './apiToken';
 import { writeAgentConfig } from './nodeAgents';
-import { StackConfigError, stackOptionsFrom } from './stackOptions';
+import { resolveDataDir, StackConfigError, stackOptionsFrom } from './stackOptions';
 
 describe('stackOptionsFrom', () => {
   it('defaults: .tandem, gateway 127.0.0.1:4000, private NATS on 4250, node-a/node-b on 127.0.0.11/12 ports 3260/3261', () => {
@@ -52,6 +52,20 @@ describe('stackOptionsFrom', () => {
       ['node-b', '127.0.0.22', 13260, 13261],
       ['node-c', '127.0.0.23', 13260, 13261],
     ]);
+  });
+
+  it('restarts dead agents unless --no-restart or TANDEM_STACK_NO_RESTART=1', () => {
+    expect(stackOptionsFrom({}, {}, '/work').autoRestart).toBe(true);
+    expect(stackOptionsFrom({ restart: true }, {}, '/work').autoRestart).toBe(true);
+    expect(stackOptionsFrom({ restart: false }, {}, '/work').autoRestart).toBe(false);
+    expect(stackOptionsFrom({ restart: true }, { TANDEM_STACK_NO_RESTART: '1' }, '/work').autoRestart).toBe(false);
+    expect(stackOptionsFrom({}, { TANDEM_STACK_NO_RESTART: '0' }, '/work').autoRestart).toBe(true);
+  });
+
+  it('finds the data directory as kill and restart do: --data-dir, TANDEM_DATA_DIR, .tandem', () => {
+    expect(resolveDataDir({}, {}, '/work')).toBe('/work/.tandem');
+    expect(resolveDataDir({}, { TANDEM_DATA_DIR: 'demo' }, '/work')).toBe('/work/demo');
+    expect(resolveDataDir({ dataDir: '/srv/t' }, { TANDEM_DATA_DIR: 'demo' }, '/work')).toBe('/srv/t');
   });
 
   it.each([

@@ -47,6 +47,8 @@ export interface StackOptions {
   verbose: boolean;
   /** Bound on the wait for every node to register. */
   registrationTimeoutMs: number;
+  /** Restart a dead node agent with backoff (false: --no-restart, leave it down). */
+  autoRestart: boolean;
 }
 
 /** The flag values as commander hands them over (strings; undefined when neither flag nor env gave one). */
@@ -61,6 +63,8 @@ export interface StackFlags {
   heartbeatPort?: string;
   verbose?: boolean;
   registrationTimeout?: string;
+  /** false under --no-restart (commander's negatable flag; true otherwise). */
+  restart?: boolean;
 }
 
 export const STACK_DEFAULTS = {
@@ -102,8 +106,13 @@ export function formatEndpoint(e: Endpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
+/** The stack's data directory, absolute: --data-dir, else TANDEM_DATA_DIR, else `.tandem`. */
+export function resolveDataDir(flags: { dataDir?: string }, env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+  return path.resolve(cwd, flags.dataDir ?? env.TANDEM_DATA_DIR ?? STACK_DEFAULTS.dataDir);
+}
+
 export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd = process.cwd()): StackOptions {
-  const dataDir = path.resolve(cwd, flags.dataDir ?? env.TANDEM_DATA_DIR ?? STACK_DEFAULTS.dataDir);
+  const dataDir = resolveDataDir(flags, env, cwd);
   const gateway = parseEndpoint(flags.gateway ?? env.TANDEM_GATEWAY_LISTEN ?? STACK_DEFAULTS.gateway, 'gateway address (--gateway / TANDEM_GATEWAY_LISTEN)');
   const natsPort = parsePort(flags.natsPort ?? env.TANDEM_STACK_NATS_PORT ?? String(STACK_DEFAULTS.natsPort), 'NATS port (--nats-port / TANDEM_STACK_NATS_PORT)', true);
   const iscsiPort = parsePort(flags.iscsiPort ?? env.TANDEM_STACK_ISCSI_PORT ?? String(STACK_DEFAULTS.iscsiPort), 'iSCSI port (--iscsi-port / TANDEM_STACK_ISCSI_PORT)');
@@ -157,5 +166,6 @@ export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd 
     nodes,
     verbose: flags.verbose ?? env.TANDEM_STACK_VERBOSE === '1',
     registrationTimeoutMs: timeoutSeconds * 1000,
+    autoRestart: flags.restart !== false && env.TANDEM_STACK_NO_RESTART !== '1',
   };
 }
