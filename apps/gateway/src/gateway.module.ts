@@ -9,6 +9,7 @@ import { openDatabaseFromSettings, type OrchestratorDatabase } from '@tandem/orc
 import type { GraphQLSchema } from 'graphql';
 import { connect, type NatsConnection } from 'nats';
 import { isAuthorized } from './auth/bearerToken';
+import { AlertsResolver } from './alerts/alerts.resolver';
 import { CommandMutations } from './commands/command.mutations';
 import { CommandSender } from './commands/commandSender';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './config';
@@ -120,7 +121,7 @@ export class GatewayModule {
           useFactory: (fleet: FleetReader) => apolloOptions(settings, fleet),
         }),
       ],
-      providers: [SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver],
+      providers: [SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver, AlertsResolver],
     };
   }
 }

@@ -35,6 +35,10 @@ export interface NodeAgentSettings {
   spaceWarnPercent: number;
   /** RAM cache per device whose cache mode is write-back or write-through (default 256 MiB). */
   cacheBytesPerDevice: number;
+  /** Resync copy rate limit given to HA replicas created here, so a resync leaves the hosts' I/O room; 0: unlimited. */
+  resyncBytesPerSecond: number;
+  /** Resync progress is reported to the control plane at most this often per device (default 5 s). */
+  resyncProgressReportMs: number;
 }
 
 export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
@@ -50,12 +54,16 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
   const stateDir = path.resolve(arg('--state-dir') ?? env.TANDEM_NODE_STATE_DIR ?? path.dirname(path.resolve(configPath)));
   const nats = arg('--nats') ?? env.NATS_URL ?? 'nats://127.0.0.1:4222';
   const capacity = arg('--capacity') ?? env.TANDEM_NODE_CAPACITY_BYTES;
-  const interval = Number(arg('--telemetry-interval-ms') ?? env.TANDEM_TELEMETRY_INTERVAL_MS ?? 5000);
+  const interval = Number(arg('--telemetry-interval-ms') ?? env.TANDEM_TELEMETRY_INTERVAL_MS ?? 1000);
   if (!Number.isInteger(interval) || interval < 50) throw new Error(`telemetry interval ${interval}: expected milliseconds ≥ 50`);
   const spaceWarnPercent = Number(arg('--space-warn-percent') ?? env.TANDEM_NODE_SPACE_WARN_PERCENT ?? 10);
   if (!(spaceWarnPercent >= 0 && spaceWarnPercent < 100)) throw new Error(`space warning ${spaceWarnPercent}: expected a percentage of free space, 0 to 99`);
   const cacheMiB = Number(arg('--cache-mib') ?? env.TANDEM_NODE_CACHE_MIB ?? 256);
   if (!Number.isInteger(cacheMiB) || cacheMiB < 1) throw new Error(`cache size ${cacheMiB}: expected whole MiB per device, at least 1`);
+  const resyncMiB = Number(arg('--resync-mib-per-second') ?? env.TANDEM_NODE_RESYNC_MIB_PER_SECOND ?? 0);
+  if (!(resyncMiB >= 0) || !Number.isFinite(resyncMiB)) throw new Error(`resync rate ${resyncMiB}: expected MiB per second, 0 for unlimited`);
+  const progressMs = Number(env.TANDEM_RESYNC_PROGRESS_REPORT_MS ?? 5000);
+  if (!Number.isInteger(progressMs) || progressMs < 100) throw new Error(`TANDEM_RESYNC_PROGRESS_REPORT_MS ${progressMs}: expected milliseconds ≥ 100`);
   return {
     configPath: path.resolve(configPath),
     httpHost: m[1].replace(/^\[|\]$/g, ''),
@@ -72,6 +80,8 @@ export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrid
     telemetryIntervalMs: interval,
     spaceWarnPercent,
     cacheBytesPerDevice: cacheMiB * 1024 * 1024,
+    resyncBytesPerSecond: Math.round(resyncMiB * 1024 * 1024),
+    resyncProgressReportMs: progressMs,
     ...overrides,
   };
 }

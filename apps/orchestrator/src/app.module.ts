@@ -15,6 +15,8 @@ import { CommandListener } from './nats/commandListener';
 import { JetStreamOutbox } from './outbox/jetStreamOutbox';
 import { ReadModelProjector } from './projections/readModelProjector';
 import { ReadModels } from './readModels.service';
+import { AlertEvaluator } from './alerts/alertEvaluator';
+import { LivenessMonitor } from './liveness/livenessMonitor';
 
 export const ORCHESTRATOR_DATABASE = Symbol('ORCHESTRATOR_DATABASE');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
@@ -24,21 +26,31 @@ export class AgentProtocol {
   readonly dispatcher: AgentDispatcher;
   readonly responder: DesiredDevicesResponder;
   readonly reports: AgentReportsConsumer;
+  /** Liveness and alerts (null when `runHealth` is off). */
+  readonly liveness: LivenessMonitor | null;
+  readonly alerts: AlertEvaluator | null;
 
   constructor(db: OrchestratorDatabase, nc: NatsConnection, projector: ReadModelProjector, settings: OrchestratorSettings) {
     const log = (level: 'log' | 'warn' | 'error', message: string) => new Logger('Agents')[level](message);
     this.dispatcher = new AgentDispatcher(db, nc, { subjectPrefix: settings.subjectPrefix, requestTimeoutMs: settings.agentRequestTimeoutMs, log });
     this.responder = new DesiredDevicesResponder(db, nc, projector, settings.subjectPrefix);
     this.reports = new AgentReportsConsumer(db, nc, { stream: settings.reportsStream, subjectPrefix: settings.subjectPrefix, log });
+    const healthLog = (level: 'log' | 'warn' | 'error', message: string) => new Logger('Health')[level](message);
+    this.liveness = settings.runHealth ? new LivenessMonitor(db, nc, { subjectPrefix: settings.subjectPrefix, lostAfterMs: settings.nodeLostAfterMs, log: healthLog }) : null;
+    this.alerts = this.liveness ? new AlertEvaluator(db, this.liveness, { log: healthLog }) : null;
   }
 
   async start(): Promise<void> {
     this.responder.start();
     await this.reports.start();
     this.dispatcher.start();
+    this.liveness?.start();
+    this.alerts?.start();
   }
 
   async stop(): Promise<void> {
+    await this.alerts?.stop();
+    await this.liveness?.stop();
     await this.dispatcher.stop();
     await this.reports.stop();
     await this.responder.stop();

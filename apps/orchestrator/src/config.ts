@@ -31,6 +31,18 @@ export interface OrchestratorSettings {
   runOutbox: boolean;
   /** Device commands to node agents, their desired-device answers, and their reports into the log. */
   runAgentProtocol: boolean;
+  /** Node liveness from telemetry and the alert rules (NodeUnreachable/Reachable, AlertRaised/Cleared). */
+  runHealth: boolean;
+  /** Telemetry silence after which a node is unreachable (`TANDEM_NODE_LOST_AFTER`, e.g. `5s`, `2500ms`; default 5 s). */
+  nodeLostAfterMs: number;
+}
+
+/** `5s`, `2500ms`, `1.5s`, or a plain number of seconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(text);
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
+  if (!Number.isFinite(ms) || ms < 100 || ms > 3_600_000) throw new Error(`${what} ${JSON.stringify(text)}: expected a duration from 100ms to 3600s, such as 5s or 2500ms`);
+  return Math.round(ms);
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<OrchestratorSettings> = {}): OrchestratorSettings {
@@ -48,6 +60,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
     runProjector: true,
     runOutbox: true,
     runAgentProtocol: true,
+    runHealth: true,
+    nodeLostAfterMs: parseDuration(env.TANDEM_NODE_LOST_AFTER ?? '5s', 'TANDEM_NODE_LOST_AFTER'),
     ...overrides,
   };
 }

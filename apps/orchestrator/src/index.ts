@@ -19,3 +19,8 @@ export * from './agents/agentDispatcher';
 export * from './agents/agentReportsConsumer';
 export * from './agents/desiredDevicesResponder';
 export * from './agents/reportEvents';
+export * from './health/deviceHealth';
+export * from './health/nodeHealth';
+export * from './alerts/alertRules';
+export * from './alerts/alertEvaluator';
+export * from './liveness/livenessMonitor';

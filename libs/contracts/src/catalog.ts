@@ -1,12 +1,13 @@
 /** Every Tandem command and event, registered once. Add a new event version here and its upcaster in `legacyEvents`. */
 import { clusterCommands, clusterEvents } from './cluster.contracts';
 import { deviceCommands, deviceEvents } from './device.contracts';
+import { healthEvents } from './health.contracts';
 import { nodeCommands, nodeEvents } from './node.contracts';
 import { ContractRegistry, type TypedCommand, type TypedEvent, type EventPayloadOf, type CommandPayloadOf } from './registry';
 import { replicaEvents } from './replica.contracts';
 import { siteCommands, siteEvents } from './site.contracts';
 
-export const tandemEvents = [...siteEvents, ...clusterEvents, ...nodeEvents, ...deviceEvents, ...replicaEvents] as const;
+export const tandemEvents = [...siteEvents, ...clusterEvents, ...nodeEvents, ...deviceEvents, ...replicaEvents, ...healthEvents] as const;
 export const tandemCommands = [...siteCommands, ...clusterCommands, ...nodeCommands, ...deviceCommands] as const;
 
 type TandemEventContract = (typeof tandemEvents)[number];

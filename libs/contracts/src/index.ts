@@ -11,5 +11,6 @@ export * from './device.contracts';
 export * from './telemetry.contracts';
 export * from './agent.contracts';
 export * from './replica.contracts';
+export * from './health.contracts';
 export * from './streams';
 export * from './catalog';

@@ -16,6 +16,26 @@ export const deviceTelemetrySchema = z
     /** RAM cache: data not yet written to the store, and how long writing it out would take (null: not measured yet). */
     cacheDirtyBytes: z.number().int().min(0).optional(),
     cacheFlushSeconds: z.number().min(0).nullable().optional(),
+    /** HA replicas: this node's view of each partner's sync links now (alerts on latency and dead links come from it). */
+    ha: z
+      .object({
+        partners: z
+          .array(
+            z
+              .object({
+                nodeId: z.string().min(1).max(64),
+                state: z.string().max(32),
+                linksUp: z.number().int().min(0),
+                linksConfigured: z.number().int().min(0),
+                /** Best round trip over the live links; null before one was measured. */
+                rttMicros: z.number().int().min(0).nullable(),
+              })
+              .strict(),
+          )
+          .max(8),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -26,6 +46,9 @@ export const nodeTelemetrySchema = z
     intervalMs: z.number().int().positive(),
     health: z.enum(['ok', 'degraded', 'failing']),
     usedBytes: z.number().int().min(0),
+    /** The file system under the node's image directory (CapacityLow alerts). */
+    imageFsBytes: z.number().int().min(0).optional(),
+    imageFsFreeBytes: z.number().int().min(0).optional(),
     devices: z.array(deviceTelemetrySchema),
   })
   .strict();

@@ -25,20 +25,30 @@ export enum NodeHealth {
   OK = 'OK',
   DEGRADED = 'DEGRADED',
   FAILING = 'FAILING',
+  UNREACHABLE = 'UNREACHABLE',
 }
-registerEnumType(NodeHealth, { name: 'NodeHealth' });
+registerEnumType(NodeHealth, {
+  name: 'NodeHealth',
+  description: "OK; DEGRADED (see healthReasons); FAILING (its agent says it cannot serve); UNREACHABLE: the control plane has not heard it for the silence period (it may still serve and mirror).",
+});
 
 /**
- * A replica is serving when its node is active (not in maintenance) and has exported it. ONLINE: every replica
- * serving; DEGRADED: some; OFFLINE: none, though some were exported or refused; PENDING: none reported yet.
+ * Derived from every replica's reported HA state and node liveness (apps/orchestrator/src/health/deviceHealth.ts).
  */
 export enum DeviceState {
   ONLINE = 'ONLINE',
   DEGRADED = 'DEGRADED',
+  RESYNCING = 'RESYNCING',
+  BLOCKED = 'BLOCKED',
+  SPLIT_BRAIN = 'SPLIT_BRAIN',
   OFFLINE = 'OFFLINE',
   PENDING = 'PENDING',
 }
-registerEnumType(DeviceState, { name: 'DeviceState' });
+registerEnumType(DeviceState, {
+  name: 'DeviceState',
+  description:
+    'ONLINE: every replica synchronized and serving. DEGRADED: some replica not synchronized or unreachable (health.reasons says which and why). RESYNCING: a resync runs (health.resyncs: bytes, rate, ETA). BLOCKED: arbitration stopped I/O on every replica (health.blockedReasons). SPLIT_BRAIN: replicas diverged; the operator must choose (health.splitBrainEvidence, resolveSplitBrain). OFFLINE: no replica serves. PENDING: no node has reported it yet.',
+});
 
 /** Set on objects read from a time-travel snapshot, so their nested fields come from the same snapshot. */
 export interface AsOf {
@@ -92,7 +102,10 @@ export class Node implements AsOf {
   @Field() inMaintenance!: boolean;
   @Field(() => String, { nullable: true }) maintenanceReason!: string | null;
   @Field(() => ReplicaState) state!: ReplicaState;
-  @Field(() => NodeHealth, { nullable: true, description: "Last health the node's agent reported; null before its first report." }) health!: NodeHealth | null;
+  @Field({ description: 'False while the control plane does not hear it (NodeUnreachable until NodeReachable).' }) reachable!: boolean;
+  @Field(() => Date, { nullable: true, description: 'When `reachable` last changed.' }) reachabilityChangedAt!: Date | null;
+  healthRow!: string | null;
+  healthReason!: string | null;
   @Field(() => Int) version!: number;
   @Field(() => SafeIntScalar) createdPosition!: number;
   @Field(() => SafeIntScalar) updatedPosition!: number;
@@ -168,7 +181,7 @@ export const toNode = (row: NodeRow, asOf?: FleetSnapshot): Node => ({
   ...row,
   id: row.nodeId,
   state: row.inMaintenance ? ReplicaState.MAINTENANCE : ReplicaState.ACTIVE,
-  health: row.health ? (row.health.toUpperCase() as NodeHealth) : null,
+  healthRow: row.health,
   asOf,
 });
 const toReplicaHa = (ha: NonNullable<ReplicaRow['ha']>): ReplicaHa => ({

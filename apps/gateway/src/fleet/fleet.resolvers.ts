@@ -1,10 +1,12 @@
 /** Queries over the read models, nested fields through DataLoaders, and `device(id, atPosition)` time travel. */
 import { Inject } from '@nestjs/common';
-import { Args, Context, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { deviceHealth, nodeHealth, type DeviceHealth, type NodeRow } from '@tandem/orchestrator';
 import type { GatewayContext } from '../context';
 import { gatewayError } from '../errors';
 import { SafeIntScalar } from '../scalars/scalars';
-import { Cluster, Device, DeviceState, Node, Replica, ReplicaExport, ReplicaState, Site, toCluster, toDevice, toNode, toReplica, toSite } from './fleet.models';
+import { Cluster, Device, DeviceState, Node, NodeHealth, Replica, ReplicaExport, ReplicaState, Site, toCluster, toDevice, toNode, toReplica, toSite } from './fleet.models';
+import { DeviceHealthView, toDeviceHealthView } from './health.models';
 import { FleetReader } from './fleetReader';
 
 const assertUuid = (id: string, what: string) => {
@@ -94,6 +96,26 @@ export class NodeResolver {
     return row ? toCluster(row, node.asOf) : null;
   }
 
+  @ResolveField(() => NodeHealth, { nullable: true, description: 'UNREACHABLE from liveness, else its agent\'s word and the active alerts about it; null before its first report.' })
+  async health(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<NodeHealth | null> {
+    return (await this.healthOf(node, ctx)).state as NodeHealth | null;
+  }
+
+  @ResolveField(() => [String], { description: 'Why it is not OK: unreachable, disk nearly full, sync links down or slow, cache flush estimate too long.' })
+  async healthReasons(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<string[]> {
+    return (await this.healthOf(node, ctx)).reasons;
+  }
+
+  @ResolveField(() => Date, { nullable: true, description: 'When the orchestrator last heard its telemetry (not time-travelled: an observation, not an event).' })
+  async lastSeenAt(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Date | null> {
+    return node.asOf ? null : ctx.loaders.lastSeen.load(node.id);
+  }
+
+  private async healthOf(node: Node, ctx: GatewayContext) {
+    const alerts = node.asOf ? node.asOf.alerts.filter((a) => a.active) : await ctx.loaders.activeAlerts();
+    return nodeHealth({ nodeId: node.id, reachable: node.reachable, reachabilityChangedAt: node.reachabilityChangedAt, health: node.healthRow, healthReason: node.healthReason }, alerts);
+  }
+
   @ResolveField(() => [Device], { description: 'Devices with a replica on this node.' })
   async devices(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Device[]> {
     if (node.asOf) return node.asOf.devices.filter((d) => d.replicas.some((r) => r.nodeId === node.id)).map((d) => toDevice(d, node.asOf));
@@ -144,17 +166,30 @@ export class DeviceResolver {
 
   @ResolveField(() => DeviceState)
   async state(@Parent() device: Device, @Context() ctx: GatewayContext): Promise<DeviceState> {
-    const nodes = device.asOf
-      ? device.replicaRows.map((r) => device.asOf?.nodes.find((n) => n.nodeId === r.nodeId))
-      : await ctx.loaders.node.loadMany(device.replicaRows.map((r) => r.nodeId));
-    const serving = device.replicaRows.filter((r, i) => {
-      const node = nodes[i];
-      // A HA replica that blocks I/O (lost its partners, split-brain, waiting for resync) is not serving.
-      return r.state === 'exported' && !r.ha?.blockedReason && node && !(node instanceof Error) && !node.inMaintenance;
-    }).length;
-    if (serving === device.replicaRows.length) return DeviceState.ONLINE;
-    if (serving > 0) return DeviceState.DEGRADED;
-    return device.replicaRows.every((r) => r.state === 'pending' && r.lastError === null) ? DeviceState.PENDING : DeviceState.OFFLINE;
+    return (await this.healthOf(device, ctx)).state as DeviceState;
+  }
+
+  @ResolveField(() => Int, { description: 'Replicas synchronized and serving.' })
+  async synchronizedCopies(@Parent() device: Device, @Context() ctx: GatewayContext): Promise<number> {
+    return (await this.healthOf(device, ctx)).synchronizedCopies;
+  }
+
+  @ResolveField(() => Int)
+  replicaCount(@Parent() device: Device): number {
+    return device.replicaRows.length;
+  }
+
+  @ResolveField(() => DeviceHealthView, { description: 'Why the device is in its state: each replica, resyncs, blocked reasons, split-brain evidence.' })
+  async health(@Parent() device: Device, @Context() ctx: GatewayContext): Promise<DeviceHealthView> {
+    return toDeviceHealthView(await this.healthOf(device, ctx));
+  }
+
+  private async healthOf(device: Device, ctx: GatewayContext): Promise<DeviceHealth> {
+    const ids = device.replicaRows.map((r) => r.nodeId);
+    const rows = device.asOf ? ids.map((id) => device.asOf?.nodes.find((n) => n.nodeId === id)) : await ctx.loaders.node.loadMany(ids);
+    const nodes = new Map<string, NodeRow>();
+    rows.forEach((row) => row && !(row instanceof Error) && nodes.set(row.nodeId, row));
+    return deviceHealth({ replicas: device.replicaRows }, (id) => nodes.get(id));
   }
 }
 

@@ -6,12 +6,15 @@
 import DataLoader from 'dataloader';
 import { readCheckpoint, type GlobalPosition } from '@tandem/event-store';
 import {
+  AlertEntity,
   ClusterEntity,
   DeviceEntity,
   NodeEntity,
+  NodeLivenessEntity,
   READ_MODEL_SUBSCRIPTION,
   SiteEntity,
   stateAt,
+  type AlertRow,
   type ClusterRow,
   type DeviceRow,
   type FleetSnapshot,
@@ -31,6 +34,10 @@ export interface FleetLoaders {
   devicesOfCluster: DataLoader<string, DeviceRow[]>;
   /** Devices with a replica on the node. */
   devicesOfNode: DataLoader<string, DeviceRow[]>;
+  /** When the orchestrator last heard the node (null: not since it started keeping track). */
+  lastSeen: DataLoader<string, Date | null>;
+  /** Every active alert (one query per request, whatever asks). */
+  activeAlerts: () => Promise<AlertRow[]>;
 }
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -56,6 +63,15 @@ export class FleetReader {
 
   devices(clusterId?: string): Promise<DeviceRow[]> {
     return this.manager.find(DeviceEntity, { where: clusterId ? { clusterId } : {}, order: { name: 'ASC' } });
+  }
+
+  /** Alerts, newest first. A `subject` node id also matches the links from that node. */
+  alerts(filter: { active?: boolean; severity?: string; subject?: string; limit: number }): Promise<AlertRow[]> {
+    const q = this.manager.createQueryBuilder(AlertEntity, 'a').orderBy('a.raised_position', 'DESC').limit(filter.limit);
+    if (filter.active !== undefined) q.andWhere('a.active = :active', { active: filter.active });
+    if (filter.severity) q.andWhere('a.severity = :severity', { severity: filter.severity });
+    if (filter.subject) q.andWhere("(a.subject_id = :subject OR a.subject_id LIKE :links)", { subject: filter.subject, links: `${filter.subject}\\_%` });
+    return q.getMany();
   }
 
   /** The whole fleet right after the event at `position` (the orchestrator's time travel: a replay into memory). */
@@ -99,7 +115,17 @@ export class FleetReader {
         },
         { cache },
       );
+    let active: Promise<AlertRow[]> | undefined;
     return {
+      lastSeen: new DataLoader<string, Date | null>(
+        async (ids) => {
+          const rows = await m.find(NodeLivenessEntity, { where: { nodeId: In([...ids]) }, select: { nodeId: true, lastSeenAt: true } });
+          const map = new Map(rows.map((r) => [r.nodeId, r.lastSeenAt]));
+          return ids.map((id) => map.get(id) ?? null);
+        },
+        { cache },
+      ),
+      activeAlerts: () => (cache && active ? active : (active = m.find(AlertEntity, { where: { active: true } }))),
       site: byId(SiteEntity, 'siteId'),
       cluster: byId(ClusterEntity, 'clusterId'),
       node: byId(NodeEntity, 'nodeId'),

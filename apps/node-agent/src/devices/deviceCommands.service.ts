@@ -237,6 +237,7 @@ export class DeviceCommandsService implements OnModuleInit, OnModuleDestroy {
       initialGeneration: ha.initialGeneration,
       ...(ha.initialSync === 'peer' ? {} : { initialSync: ha.initialSync }),
       partners: ha.partners,
+      ...(this.settings.resyncBytesPerSecond > 0 ? { resyncBytesPerSecond: this.settings.resyncBytesPerSecond } : {}),
     };
   }
 

@@ -7,9 +7,6 @@ import { OutboxService } from '../outbox/outbox.service';
 import { SerialQueue, writeFileAtomic } from '../state/atomicFile';
 import { NodeIdentityService } from '../state/nodeIdentity.service';
 
-/** Resync progress is a fact worth keeping, but not every second: one report per device per this interval. */
-const PROGRESS_REPORT_MS = 10_000;
-
 /**
  * Owns the node's data plane (targets, stores) for the Nest lifecycle; the data path itself knows no Nest. The
  * config file is the node's own record of its devices: every live change is written back to it (atomically), so
@@ -49,7 +46,8 @@ export class TargetHostService implements OnModuleInit, OnApplicationShutdown {
       this.log.info({ target: lun.target, lun: lun.lun, ...event }, 'HA event');
       if (event.type === 'ResyncProgress') {
         const last = this.lastProgress.get(lun.deviceId) ?? 0;
-        if (Date.now() - last < PROGRESS_REPORT_MS) return;
+        // A fact worth keeping, but not every second: one report per device per interval.
+        if (Date.now() - last < this.settings.resyncProgressReportMs) return;
         this.lastProgress.set(lun.deviceId, Date.now());
       }
       this.outbox.record({ type: 'HaStateChanged', data: { deviceId: lun.deviceId, event } }).catch((err) => this.nestLog.error(`cannot record ${event.type}: ${(err as Error).message}`));

@@ -6,7 +6,7 @@
 import { statfsSync } from 'fs';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { idSchema, nodeTelemetrySchema, telemetrySubject, type NodeTelemetry } from '@tandem/contracts';
-import { ratesBetween, type LuRates, type LuStatsSnapshot } from '@tandem/target-host';
+import { ratesBetween, type LuRates, type LuStatsSnapshot, type TargetHost } from '@tandem/target-host';
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
 import { NatsService } from '../nats/nats.service';
 import { OutboxService } from '../outbox/outbox.service';
@@ -14,6 +14,7 @@ import { NodeIdentityService } from '../state/nodeIdentity.service';
 import { TargetHostService } from '../target/targetHost.service';
 
 type Health = NodeTelemetry['health'];
+type HaDevice = NonNullable<TargetHost['luns'][number]['ha']>;
 
 export interface LunTelemetry extends LuRates {
   target: string;
@@ -22,6 +23,8 @@ export interface LunTelemetry extends LuRates {
   /** RAM cache: dirty bytes and the estimated time to write them out (0 without a cache; null: not measured yet). */
   cacheDirtyBytes: number;
   cacheFlushSeconds: number | null;
+  /** HA replicas: each partner's sync links as this node sees them now. */
+  ha?: NonNullable<NodeTelemetry['devices'][number]['ha']>;
 }
 
 @Injectable()
@@ -71,13 +74,14 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
       await this.outbox.record({ type: 'NodeHealthChanged', data: { health, previous, reason } }).catch((err) => this.log.error(`cannot record health change: ${(err as Error).message}`));
     }
     const luns = host?.luns ?? [];
+    const space = imageSpace(this.settings.imageDir);
     const seen = new Set<object>();
     this.latest = luns.map((l) => {
       seen.add(l.stats);
       const now = l.stats.takeSnapshot();
       const before = this.previous.get(l.stats) ?? now;
       this.previous.set(l.stats, now);
-      return { target: l.target, lun: l.lun, deviceId: l.deviceId, ...ratesBetween(before, now), cacheDirtyBytes: now.cacheDirtyBytes, cacheFlushSeconds: now.cacheFlushSeconds };
+      return { target: l.target, lun: l.lun, deviceId: l.deviceId, ...ratesBetween(before, now), cacheDirtyBytes: now.cacheDirtyBytes, cacheFlushSeconds: now.cacheFlushSeconds, ha: haLinks(l.ha) };
     });
     for (const key of this.previous.keys()) if (!seen.has(key)) this.previous.delete(key);
     const telemetry = nodeTelemetrySchema.parse({
@@ -86,6 +90,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
       intervalMs: this.settings.telemetryIntervalMs,
       health,
       usedBytes: luns.reduce((sum, l) => sum + l.store.sizeBytes, 0),
+      ...(space ? { imageFsBytes: space.totalBytes, imageFsFreeBytes: space.freeBytes } : {}),
       // Telemetry names devices by their orchestrator id; operator-configured LUNs show only in /metrics.
       devices: this.latest.filter((l) => idSchema.safeParse(l.deviceId).success).map((l) => ({
         deviceId: l.deviceId,
@@ -98,6 +103,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
         queueDepth: l.queueDepth,
         cacheDirtyBytes: l.cacheDirtyBytes,
         cacheFlushSeconds: l.cacheFlushSeconds === null || Number.isFinite(l.cacheFlushSeconds) ? l.cacheFlushSeconds : null,
+        ...(l.ha ? { ha: l.ha } : {}),
       })),
     });
     const nc = this.nats.connection;
@@ -113,11 +119,25 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
   }
 }
 
-/** Free space under the image directory, or null before it exists. */
-function imageSpace(dir: string): { freeBytes: number; freePercent: number } | null {
+/** Each partner's sync links now: how many are up of those configured, and the best round trip. */
+function haLinks(ha: HaDevice | undefined): LunTelemetry['ha'] {
+  if (!ha) return undefined;
+  return {
+    partners: ha.partners.slice(0, 8).map((p) => ({
+      nodeId: p.nodeId,
+      state: p.state,
+      linksUp: p.channel.linkCount,
+      linksConfigured: p.cfg.sync.length,
+      rttMicros: p.channel.rttMicros >= 0 ? Math.round(p.channel.rttMicros) : null,
+    })),
+  };
+}
+
+/** Size and free space of the file system under the image directory, or null before it exists. */
+function imageSpace(dir: string): { totalBytes: number; freeBytes: number; freePercent: number } | null {
   try {
     const st = statfsSync(dir);
-    return st.blocks > 0 ? { freeBytes: st.bavail * st.bsize, freePercent: (100 * st.bavail) / st.blocks } : null;
+    return st.blocks > 0 ? { totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize, freePercent: (100 * st.bavail) / st.blocks } : null;
   } catch {
     return null;
   }

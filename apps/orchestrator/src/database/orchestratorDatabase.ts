@@ -10,6 +10,7 @@ import { readModelEntities } from './entities/readModel.entities';
 import { createReadModelsMigration } from './migrations/1762000000000-CreateReadModels';
 import { createAgentFactsMigration } from './migrations/1763000000000-AgentFacts';
 import { createHaDevicesMigration } from './migrations/1765000000000-HaDevices';
+import { createLivenessAndAlertsMigration } from './migrations/1766000000000-LivenessAndAlerts';
 import { assertIdentifier, quoteIdent } from './sql';
 
 export interface OrchestratorDatabase {
@@ -43,7 +44,7 @@ export async function openOrchestratorDatabase(options: OpenDatabaseOptions): Pr
     migrationsRun: false,
     // The event store's own name for it, so `openEventStore` on this schema sees the same history.
     migrationsTableName: 'event_store_migrations',
-    migrations: [...eventStoreMigrations(schema), createReadModelsMigration(schema), createAgentFactsMigration(schema), createHaDevicesMigration(schema)],
+    migrations: [...eventStoreMigrations(schema), createReadModelsMigration(schema), createAgentFactsMigration(schema), createHaDevicesMigration(schema), createLivenessAndAlertsMigration(schema)],
     entities: readModelEntities,
   });
   await dataSource.initialize();

@@ -4,7 +4,7 @@
  */
 import type { TandemEvent } from '@tandem/contracts';
 import type { RecordedEvent } from '@tandem/event-store';
-import type { ClusterRow, DeviceRow, NodeRow, PartnerView, ReplicaHaRow, ReplicaRow, SiteRow } from '../database/entities/readModel.entities';
+import type { AlertRow, ClusterRow, DeviceRow, NodeRow, PartnerView, ReplicaHaRow, ReplicaRow, SiteRow } from '../database/entities/readModel.entities';
 
 export interface FleetModel {
   getSite(siteId: string): Promise<SiteRow | undefined>;
@@ -18,6 +18,8 @@ export interface FleetModel {
   getDevice(deviceId: string): Promise<DeviceRow | undefined>;
   putDevice(row: DeviceRow): Promise<void>;
   deleteDevice(deviceId: string): Promise<void>;
+  getAlert(alertId: string): Promise<AlertRow | undefined>;
+  putAlert(row: AlertRow): Promise<void>;
 }
 
 /** Every row, ordered by id: what "identical read models" compares. */
@@ -26,6 +28,7 @@ export interface FleetSnapshot {
   clusters: ClusterRow[];
   nodes: NodeRow[];
   devices: DeviceRow[];
+  alerts: AlertRow[];
 }
 
 /** Applies one event. Events of types this projection does not know are skipped (newer writers, other aggregates). */
@@ -62,7 +65,10 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       const node = await model.getNode(nodeId);
       // Re-registration (restart, upgrade) refreshes the facts and keeps placement, maintenance and allocations.
       if (node) return model.putNode({ ...node, ...facts, ...at });
-      return model.putNode({ nodeId, ...facts, allocatedBytes: 0, clusterId: null, inMaintenance: false, maintenanceReason: null, health: null, ...created });
+      return model.putNode({
+        nodeId, ...facts, allocatedBytes: 0, clusterId: null, inMaintenance: false, maintenanceReason: null,
+        health: null, healthReason: null, reachable: true, reachabilityChangedAt: null, ...created,
+      });
     }
     case 'NodeAddedToCluster':
       return updateNode(model, event.data.nodeId, { clusterId: event.data.clusterId, ...at });
@@ -128,10 +134,23 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'not-synchronized', reason: event.data.reason, resync: null }));
     case 'ResyncStarted': {
       const { direction, kind, bytes } = event.data;
-      return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: direction === 'to-partner' ? 'resync-to' : 'resync-from', reason: null, resync: { kind, doneBytes: 0, totalBytes: bytes } }));
+      const startedAt = recorded.recordedAt.toISOString();
+      return updatePartner(model, event.data, recorded.globalPosition, () => ({
+        state: direction === 'to-partner' ? 'resync-to' : 'resync-from',
+        reason: null,
+        resync: { kind, doneBytes: 0, totalBytes: bytes, startedAt, progressAt: startedAt },
+      }));
     }
     case 'ResyncProgress':
-      return updatePartner(model, event.data, recorded.globalPosition, (p) => ({ resync: { kind: p.resync?.kind ?? 'fast', doneBytes: event.data.doneBytes, totalBytes: event.data.totalBytes } }));
+      return updatePartner(model, event.data, recorded.globalPosition, (p) => ({
+        resync: {
+          kind: p.resync?.kind ?? 'fast',
+          doneBytes: event.data.doneBytes,
+          totalBytes: event.data.totalBytes,
+          ...(p.resync?.startedAt ? { startedAt: p.resync.startedAt } : {}),
+          progressAt: recorded.recordedAt.toISOString(),
+        },
+      }));
     case 'ResyncCompleted':
       return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'synchronized', reason: null, resync: null }));
     case 'SplitBrainDetected':
@@ -139,7 +158,24 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
     case 'SplitBrainResolved':
       return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'not-synchronized', reason: `split-brain resolved: ${event.data.survivorNodeId} survives`, resync: null }));
     case 'NodeHealthChanged':
-      return updateNode(model, event.data.nodeId, { health: event.data.health, updatedPosition: recorded.globalPosition });
+      return updateNode(model, event.data.nodeId, { health: event.data.health, healthReason: event.data.reason ?? null, updatedPosition: recorded.globalPosition });
+    // What the orchestrator observed (its own streams): liveness and alerts.
+    case 'NodeUnreachable':
+      return updateNode(model, event.data.nodeId, { reachable: false, reachabilityChangedAt: recorded.recordedAt, updatedPosition: recorded.globalPosition });
+    case 'NodeReachable':
+      return updateNode(model, event.data.nodeId, { reachable: true, reachabilityChangedAt: recorded.recordedAt, updatedPosition: recorded.globalPosition });
+    case 'AlertRaised': {
+      const { alertId, kind, severity, subject, message, evidence, raisedAt } = event.data;
+      return model.putAlert({
+        alertId, kind, severity, subjectKind: subject.kind, subjectId: subject.id, subjectName: subject.name, message, evidence,
+        raisedAt: new Date(raisedAt), raisedPosition: recorded.globalPosition, active: true, clearedAt: null, clearedMessage: null, clearedPosition: null,
+      });
+    }
+    case 'AlertCleared': {
+      const alert = await model.getAlert(event.data.alertId);
+      if (!alert) return;
+      return model.putAlert({ ...alert, active: false, clearedAt: new Date(event.data.clearedAt), clearedMessage: event.data.message, clearedPosition: recorded.globalPosition });
+    }
     default:
       return;
   }

@@ -1,5 +1,5 @@
 /** The fleet read model in memory: time travel (`stateAt`) and fast rebuilds replay the log into it. */
-import type { ClusterRow, DeviceRow, NodeRow, SiteRow } from '../database/entities/readModel.entities';
+import type { AlertRow, ClusterRow, DeviceRow, NodeRow, SiteRow } from '../database/entities/readModel.entities';
 import type { FleetModel, FleetSnapshot } from './fleetProjection';
 
 export class InMemoryFleetModel implements FleetModel {
@@ -7,6 +7,7 @@ export class InMemoryFleetModel implements FleetModel {
   readonly clusters = new Map<string, ClusterRow>();
   readonly nodes = new Map<string, NodeRow>();
   readonly devices = new Map<string, DeviceRow>();
+  readonly alerts = new Map<string, AlertRow>();
 
   async getSite(id: string) {
     return this.sites.get(id);
@@ -41,6 +42,12 @@ export class InMemoryFleetModel implements FleetModel {
   async deleteDevice(id: string) {
     this.devices.delete(id);
   }
+  async getAlert(id: string) {
+    return this.alerts.get(id);
+  }
+  async putAlert(row: AlertRow) {
+    this.alerts.set(row.alertId, row);
+  }
 
   snapshot(): FleetSnapshot {
     return normaliseSnapshot({
@@ -48,6 +55,7 @@ export class InMemoryFleetModel implements FleetModel {
       clusters: [...this.clusters.values()],
       nodes: [...this.nodes.values()],
       devices: [...this.devices.values()],
+      alerts: [...this.alerts.values()],
     });
   }
 }
@@ -60,5 +68,6 @@ export function normaliseSnapshot(snapshot: FleetSnapshot): FleetSnapshot {
     clusters: snapshot.clusters.map((r) => ({ ...r })).sort(byId<ClusterRow>('clusterId')),
     nodes: snapshot.nodes.map((r) => ({ ...r })).sort(byId<NodeRow>('nodeId')),
     devices: snapshot.devices.map((r) => ({ ...r })).sort(byId<DeviceRow>('deviceId')),
+    alerts: snapshot.alerts.map((r) => ({ ...r })).sort(byId<AlertRow>('alertId')),
   };
 }

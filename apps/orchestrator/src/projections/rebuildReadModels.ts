@@ -3,8 +3,8 @@
  * `rebuildReadModels` replays everything the same way, then swaps the tables' contents and the projector's
  * checkpoint in one transaction (readers never see a half-built model).
  */
-import { readAll, storeCheckpoint, type GlobalPosition } from '@tandem/event-store';
-import { ClusterEntity, DeviceEntity, NodeEntity, READ_MODEL_TABLES, SiteEntity } from '../database/entities/readModel.entities';
+import { readAll, readHeadPosition, readNewestPosition, storeCheckpoint, type GlobalPosition } from '@tandem/event-store';
+import { AlertEntity, ClusterEntity, DeviceEntity, NodeEntity, READ_MODEL_TABLES, SiteEntity } from '../database/entities/readModel.entities';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 import { projectEvent, type FleetSnapshot } from './fleetProjection';
 import { InMemoryFleetModel } from './inMemoryFleetModel';
@@ -32,8 +32,19 @@ export async function replayIntoMemory(db: OrchestratorDatabase, upTo?: GlobalPo
   }
 }
 
-/** The fleet as it was right after the event at `position` (time travel). */
-export async function stateAt(db: OrchestratorDatabase, position: GlobalPosition): Promise<FleetSnapshot> {
+/**
+ * The fleet as it was right after the event at `position` (time travel). Readers stop below the oldest open
+ * transaction (of any writer on the database), so first wait, bounded, until everything up to `position` is readable:
+ * replaying earlier would silently leave out its last events.
+ */
+export async function stateAt(db: OrchestratorDatabase, position: GlobalPosition, waitMs = 10_000): Promise<FleetSnapshot> {
+  const newest = await readNewestPosition(db.store);
+  const target = Math.min(position, newest);
+  const deadline = Date.now() + waitMs;
+  for (let delay = 5; (await readHeadPosition(db.store)) < target; delay = Math.min(delay * 2, 200)) {
+    if (Date.now() > deadline) throw new Error(`the log up to position ${target} is not readable yet: a transaction begun before it is still open; try again`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
   return (await replayIntoMemory(db, position)).model.snapshot();
 }
 
@@ -61,12 +72,13 @@ export async function rebuildReadModels(db: OrchestratorDatabase): Promise<Rebui
     for (const rows of chunks(snapshot.clusters)) await manager.insert(ClusterEntity, rows);
     for (const rows of chunks(snapshot.nodes)) await manager.insert(NodeEntity, rows);
     for (const rows of chunks(snapshot.devices)) await manager.insert(DeviceEntity, rows);
+    for (const rows of chunks(snapshot.alerts)) await manager.insert(AlertEntity, rows);
     await storeCheckpoint(db.store, READ_MODEL_SUBSCRIPTION, position, manager.queryRunner);
   });
   return {
     position,
     events,
-    counts: { sites: snapshot.sites.length, clusters: snapshot.clusters.length, nodes: snapshot.nodes.length, devices: snapshot.devices.length },
+    counts: { sites: snapshot.sites.length, clusters: snapshot.clusters.length, nodes: snapshot.nodes.length, devices: snapshot.devices.length, alerts: snapshot.alerts.length },
     elapsedMs: Date.now() - started,
   };
 }

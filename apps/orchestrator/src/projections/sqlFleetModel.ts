@@ -1,12 +1,12 @@
 /** The fleet read model in its tables, written through one transaction's EntityManager (with a per-page cache). */
 import type { EntityManager } from 'typeorm';
-import { ClusterEntity, DeviceEntity, NodeEntity, SiteEntity, type ClusterRow, type DeviceRow, type NodeRow, type SiteRow } from '../database/entities/readModel.entities';
+import { AlertEntity, ClusterEntity, DeviceEntity, NodeEntity, SiteEntity, type AlertRow, type ClusterRow, type DeviceRow, type NodeRow, type SiteRow } from '../database/entities/readModel.entities';
 import type { FleetModel, FleetSnapshot } from './fleetProjection';
 import { normaliseSnapshot } from './inMemoryFleetModel';
 
 export class SqlFleetModel implements FleetModel {
   // Rows read or written in this transaction; `null` = known absent.
-  private readonly cache = new Map<string, SiteRow | ClusterRow | NodeRow | DeviceRow | null>();
+  private readonly cache = new Map<string, SiteRow | ClusterRow | NodeRow | DeviceRow | AlertRow | null>();
 
   constructor(private readonly manager: EntityManager) {}
 
@@ -39,15 +39,18 @@ export class SqlFleetModel implements FleetModel {
   getDevice = (id: string) => this.get(DeviceEntity, 'deviceId', id);
   putDevice = (row: DeviceRow) => this.put(DeviceEntity, 'deviceId', row);
   deleteDevice = (id: string) => this.remove(DeviceEntity, 'deviceId', id);
+  getAlert = (id: string) => this.get(AlertEntity, 'alertId', id);
+  putAlert = (row: AlertRow) => this.put(AlertEntity, 'alertId', row);
 }
 
 /** Every read-model row, as the tables hold them now. */
 export async function readFleetSnapshot(manager: EntityManager): Promise<FleetSnapshot> {
-  const [sites, clusters, nodes, devices] = await Promise.all([
+  const [sites, clusters, nodes, devices, alerts] = await Promise.all([
     manager.find(SiteEntity),
     manager.find(ClusterEntity),
     manager.find(NodeEntity),
     manager.find(DeviceEntity),
+    manager.find(AlertEntity),
   ]);
-  return normaliseSnapshot({ sites, clusters, nodes, devices });
+  return normaliseSnapshot({ sites, clusters, nodes, devices, alerts });
 }

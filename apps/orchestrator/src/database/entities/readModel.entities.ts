@@ -50,6 +50,12 @@ export interface NodeRow {
   maintenanceReason: string | null;
   /** Last health the node's agent reported (`ok`, `degraded`, `failing`); null before its first report. */
   health: string | null;
+  /** Why, as the agent said with that report. */
+  healthReason: string | null;
+  /** False from NodeUnreachable to NodeReachable: the orchestrator has stopped hearing its telemetry. */
+  reachable: boolean;
+  /** When `reachable` last changed (the event's time); null while it never has. */
+  reachabilityChangedAt: Date | null;
   version: number;
   createdPosition: number;
   updatedPosition: number;
@@ -79,7 +85,8 @@ export interface PartnerView {
   state: 'synchronized' | 'not-synchronized' | 'resync-to' | 'resync-from' | 'split-brain';
   /** Why it is not synchronized / the split-brain evidence. */
   reason: string | null;
-  resync: { kind: string; doneBytes: number; totalBytes: number } | null;
+  /** `startedAt` / `progressAt`: when ResyncStarted and the last progress were recorded (ISO), for rate and ETA. */
+  resync: { kind: string; doneBytes: number; totalBytes: number; startedAt?: string; progressAt?: string } | null;
 }
 
 export interface ReplicaHaRow {
@@ -121,6 +128,24 @@ export interface DeviceRow {
   createdAt: Date;
 }
 
+/** One alert: raised by an AlertRaised event, kept (inactive) after its AlertCleared. */
+export interface AlertRow {
+  alertId: string;
+  kind: string;
+  severity: string;
+  subjectKind: string;
+  subjectId: string;
+  subjectName: string;
+  message: string;
+  evidence: Record<string, string | number | boolean | null>;
+  raisedAt: Date;
+  raisedPosition: number;
+  active: boolean;
+  clearedAt: Date | null;
+  clearedMessage: string | null;
+  clearedPosition: number | null;
+}
+
 @Entity({ name: 'sites' })
 export class SiteEntity implements SiteRow {
   @PrimaryColumn('uuid', { name: 'site_id' }) siteId!: string;
@@ -160,6 +185,9 @@ export class NodeEntity implements NodeRow {
   @Column('boolean', { name: 'in_maintenance' }) inMaintenance!: boolean;
   @Column('text', { name: 'maintenance_reason', nullable: true }) maintenanceReason!: string | null;
   @Column('text', { nullable: true }) health!: string | null;
+  @Column('text', { name: 'health_reason', nullable: true }) healthReason!: string | null;
+  @Column('boolean') reachable!: boolean;
+  @Column('timestamptz', { name: 'reachability_changed_at', nullable: true }) reachabilityChangedAt!: Date | null;
   @Column('integer') version!: number;
   @Column('bigint', { name: 'created_position', transformer: bigintColumn }) createdPosition!: number;
   @Column('bigint', { name: 'updated_position', transformer: bigintColumn }) updatedPosition!: number;
@@ -183,6 +211,35 @@ export class DeviceEntity implements DeviceRow {
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }
 
-export const readModelEntities = [SiteEntity, ClusterEntity, NodeEntity, DeviceEntity];
+@Entity({ name: 'alerts' })
+export class AlertEntity implements AlertRow {
+  @PrimaryColumn('uuid', { name: 'alert_id' }) alertId!: string;
+  @Column('text') kind!: string;
+  @Column('text') severity!: string;
+  @Column('text', { name: 'subject_kind' }) subjectKind!: string;
+  @Column('text', { name: 'subject_id' }) subjectId!: string;
+  @Column('text', { name: 'subject_name' }) subjectName!: string;
+  @Column('text') message!: string;
+  @Column('jsonb') evidence!: Record<string, string | number | boolean | null>;
+  @Column('timestamptz', { name: 'raised_at' }) raisedAt!: Date;
+  @Column('bigint', { name: 'raised_position', transformer: bigintColumn }) raisedPosition!: number;
+  @Column('boolean') active!: boolean;
+  @Column('timestamptz', { name: 'cleared_at', nullable: true }) clearedAt!: Date | null;
+  @Column('text', { name: 'cleared_message', nullable: true }) clearedMessage!: string | null;
+  @Column('bigint', { name: 'cleared_position', nullable: true, transformer: bigintColumn }) clearedPosition!: number | null;
+}
+
+/**
+ * Not a read model: when the orchestrator last heard each node, and its latest telemetry. Observations, not
+ * events, so a rebuild leaves this table alone.
+ */
+@Entity({ name: 'node_liveness' })
+export class NodeLivenessEntity {
+  @PrimaryColumn('uuid', { name: 'node_id' }) nodeId!: string;
+  @Column('timestamptz', { name: 'last_seen_at' }) lastSeenAt!: Date;
+  @Column('jsonb') telemetry!: unknown;
+}
+
+export const readModelEntities = [SiteEntity, ClusterEntity, NodeEntity, DeviceEntity, AlertEntity, NodeLivenessEntity];
 /** Table names, in an order that truncation and comparison can rely on. */
-export const READ_MODEL_TABLES = ['sites', 'clusters', 'nodes', 'devices'] as const;
+export const READ_MODEL_TABLES = ['sites', 'clusters', 'nodes', 'devices', 'alerts'] as const;
