@@ -7,5 +7,7 @@ export * from './channel/syncNetwork';
 export * from './haDevice/haConfig';
 export * from './haDevice/haEvents';
 export * from './haDevice/haDevice';
+export * from './haDevice/haStatus';
+export * from './stats/bucketHistogram';
 export * from './witness/witness';
 export * from './haDevice/initialSync';

@@ -1,8 +1,9 @@
 /**
- * Per-LU I/O counters fed by the data path: commands, bytes, busy time and in-flight count. Plain numbers only,
+ * Per-LU I/O counters fed by the data path: commands, bytes, busy time, latency buckets and in-flight count. Plain numbers only,
  * no allocation per command; readers (telemetry, /metrics) take a snapshot and work out rates from deltas.
  */
 import { performance } from 'perf_hooks';
+import { BucketHistogram, LATENCY_BUCKETS_SECONDS } from '@tandem/replication';
 import { CommandObserver, ScsiTask } from '@tandem/scsi';
 
 const enum IoKind {
@@ -53,6 +54,9 @@ export class LuStats implements CommandObserver {
   writeMicros = 0;
   inFlight = 0;
   peakInFlight = 0;
+  /** Latency distributions (fixed buckets, filled in place; /metrics copies them at scrape time). */
+  readonly readLatency = new BucketHistogram(LATENCY_BUCKETS_SECONDS);
+  readonly writeLatency = new BucketHistogram(LATENCY_BUCKETS_SECONDS);
   /** The LU's RAM cache, when it has one. */
   cache: CacheGauge | null = null;
 
@@ -69,10 +73,12 @@ export class LuStats implements CommandObserver {
     if (kind === IoKind.Read) {
       this.readCommands++;
       this.readMicros += micros;
+      this.readLatency.observe(micros / 1e6);
       this.readBytes += task.dataInLength < task.expectedLength ? task.dataInLength : task.expectedLength;
     } else if (kind === IoKind.Write) {
       this.writeCommands++;
       this.writeMicros += micros;
+      this.writeLatency.observe(micros / 1e6);
       this.writeBytes += task.dataOutLength;
     } else {
       this.otherCommands++;

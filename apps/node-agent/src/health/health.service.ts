@@ -1,17 +1,20 @@
 import * as http from 'http';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
+import { createNodeMetrics } from '../metrics/nodeMetrics';
 import { NatsService } from '../nats/nats.service';
 import { OutboxService } from '../outbox/outbox.service';
-import { AgentRegistrationService } from '../registration/agentRegistration.service';
+import { AgentRegistrationService, agentVersion } from '../registration/agentRegistration.service';
 import { NodeIdentityService } from '../state/nodeIdentity.service';
 import { TargetHostService } from '../target/targetHost.service';
 import { TelemetryService } from '../telemetry/telemetry.service';
 
-/** GET /health (JSON) and GET /metrics (Prometheus text) on the node's management port. */
+/** GET /health (JSON) and GET /metrics (Prometheus text, see metrics/nodeMetrics.ts) on the node's management port. */
 @Injectable()
 export class HealthService implements OnApplicationBootstrap, OnApplicationShutdown {
   private server: http.Server | null = null;
+  readonly metrics: Registry;
 
   constructor(
     @Inject(NODE_AGENT_SETTINGS) private readonly settings: NodeAgentSettings,
@@ -21,7 +24,16 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly outbox: OutboxService,
     private readonly registration: AgentRegistrationService,
     private readonly telemetry: TelemetryService,
-  ) {}
+  ) {
+    this.metrics = createNodeMetrics({
+      host: () => this.targets.current,
+      outboxPending: () => this.outbox.pending().length,
+      nodeId: () => this.identity.nodeId,
+      health: () => this.telemetry.currentHealth().health,
+      version: agentVersion(),
+      imageDir: this.settings.imageDir,
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -49,45 +61,20 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     if (req.method === 'GET' && req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end([
-        '# HELP tandem_iscsi_sessions iSCSI sessions open',
-        '# TYPE tandem_iscsi_sessions gauge',
-        `tandem_iscsi_sessions ${stats.sessions}`,
-        '# HELP tandem_iscsi_connections iSCSI connections open',
-        '# TYPE tandem_iscsi_connections gauge',
-        `tandem_iscsi_connections ${stats.connections}`,
-        '# HELP tandem_outbox_pending Reports recorded but not yet acknowledged by NATS',
-        '# TYPE tandem_outbox_pending gauge',
-        `tandem_outbox_pending ${this.outbox.pending().length}`,
-        ...this.lunMetrics(),
-        '',
-      ].join('\n'));
+      this.metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.metrics.contentType });
+          res.end(text);
+        },
+        (error: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${error.message}\n`);
+        },
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'not found' }));
-  }
-
-  /** Per-LU counters straight from the data path (monotonic; Prometheus computes the rates). */
-  private lunMetrics(): string[] {
-    const luns = this.targets.current?.luns ?? [];
-    const series: [string, string, (s: ReturnType<(typeof luns)[number]['stats']['peek']>) => number][] = [
-      ['tandem_lu_read_commands_total', 'counter', (s) => s.readCommands],
-      ['tandem_lu_write_commands_total', 'counter', (s) => s.writeCommands],
-      ['tandem_lu_read_bytes_total', 'counter', (s) => s.readBytes],
-      ['tandem_lu_write_bytes_total', 'counter', (s) => s.writeBytes],
-      ['tandem_lu_read_seconds_total', 'counter', (s) => s.readMicros / 1e6],
-      ['tandem_lu_write_seconds_total', 'counter', (s) => s.writeMicros / 1e6],
-      ['tandem_lu_commands_in_flight', 'gauge', (s) => s.inFlight],
-    ];
-    const snapshots = luns.map((l) => ({ l, s: l.stats.peek() }));
-    const out: string[] = [];
-    for (const [name, type, value] of series) {
-      out.push(`# TYPE ${name} ${type}`);
-      for (const { l, s } of snapshots) out.push(`${name}{target="${l.target}",lun="${l.lun}",device="${l.deviceId}"} ${value(s)}`);
-    }
-    return out;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -7,6 +7,7 @@
  * decides (heartbeat, priorities) what that means.
  */
 import { FrameFlag, FrameType, type FrameHeader } from '../protocol/frame';
+import { BucketHistogram, RTT_BUCKETS_SECONDS } from '../stats/bucketHistogram';
 import type { SyncLink } from './syncLink';
 
 export class PartnerUnreachable extends Error {
@@ -74,9 +75,18 @@ export class PartnerChannel {
     return best;
   }
 
+  /** Ping round trips per link index (link i: our sync address i to the partner's), kept across reconnects. */
+  readonly rttHistograms: BucketHistogram[] = [];
+
+  /** Links up now, by index. */
+  linkIndexes(): number[] {
+    return this.links.map((l) => l.index);
+  }
+
   /** A handshaken link joins. */
   addLink(link: SyncLink): void {
     const wasDown = this.links.length === 0;
+    link.rttHistogram = this.rttHistograms[link.index] ??= new BucketHistogram(RTT_BUCKETS_SECONDS);
     this.links.push(link);
     if (wasDown) this.onUp();
   }

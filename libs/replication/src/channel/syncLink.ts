@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'net';
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameType, encodeFrameHeader, type FrameHeader } from '../protocol/frame';
+import type { BucketHistogram } from '../stats/bucketHistogram';
 
 export interface SyncLinkOptions {
   pingIntervalMs: number;
@@ -27,6 +28,8 @@ export class SyncLink {
   inFlight = 0;
   /** Round-trip time of the last ping answered, in microseconds (−1 before the first). */
   rttMicros = -1;
+  /** Every answered ping's round trip goes here too (set by the channel: it outlives reconnects). */
+  rttHistogram: BucketHistogram | null = null;
   private pingSentAt = 0n;
 
   constructor(
@@ -42,6 +45,7 @@ export class SyncLink {
       if (h.type === FrameType.Ping) {
         if (h.flags & PONG) {
           this.rttMicros = Number((process.hrtime.bigint() - this.pingSentAt) / 1000n);
+          this.rttHistogram?.observe(this.rttMicros / 1e6);
         } else {
           this.send(FrameType.Ping, PONG, h.requestId, 0, 0);
         }

@@ -122,6 +122,9 @@ export class Partner {
   recentBefore = new Set<number>();
   lastLatencyAlert = 0;
   retryTimer?: NodeJS.Timeout;
+  /** The resync this replica runs to the partner (for status and metrics): bytes copied since it started. */
+  resyncDoneBytes = 0;
+  resyncStartedAt = 0;
 
   constructor(
     readonly cfg: HaPartnerConfig,
@@ -923,6 +926,8 @@ export class HaDevice extends EventEmitter {
     let regions = p.bitmap.dirtyRegions();
     const total = Math.min(regions.length * regionBytes, size);
     const started = Date.now();
+    p.resyncDoneBytes = 0;
+    p.resyncStartedAt = started;
     const announce = regions.length > 0;
     if (announce) this.emitEvent({ type: 'ResyncStarted', partnerNodeId: p.nodeId, direction: 'to-partner', kind, bytes: total });
     const rate = this.config.resyncBytesPerSecond ?? 0;
@@ -968,6 +973,7 @@ export class HaDevice extends EventEmitter {
           unflushed += length;
           if (unflushed >= RESYNC_FLUSH_BYTES && !flushing) flushBehind();
           done += length;
+          p.resyncDoneBytes = done;
           this.resyncedBytes += length;
           if (rate > 0) {
             const due = started + (done / rate) * 1000;
