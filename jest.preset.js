@@ -10,6 +10,9 @@ module.exports = (projectDir, overrides = {}) => ({
     '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.spec.json') }],
   },
   moduleNameMapper: { '^@tandem/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts') },
+  // A floor, not a speed goal: a test that passes idle must not fail because the 2 cores are busy (jest's 5 s default
+  // did, CI on a loaded machine). Specs doing heavy I/O or starting processes set their own, larger, limit.
+  testTimeout: 60_000,
   reporters: ['default', [path.join(__dirname, 'scripts/jest-summary-reporter.js'), { project: path.basename(projectDir) }]],
   ...overrides,
 });

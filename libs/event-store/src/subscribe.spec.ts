@@ -5,7 +5,7 @@ import { subscribe } from './subscribe';
 import type { RecordedEvent } from './types';
 import { describeEachDatabase } from './testing/describeEachDatabase';
 
-const until = async (condition: () => boolean, timeoutMs = 5000) => {
+const until = async (condition: () => boolean, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

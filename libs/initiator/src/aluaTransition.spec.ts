@@ -5,7 +5,7 @@ import { MultipathDevice, PathStateEvent } from './multipathDevice';
 import { ChildTarget, HOST, MiB, freePort, makeTempDir, removeDir, sleep, startScriptedTarget, until } from './tandemTarget.spec-helper';
 import { runWorkload } from './workload';
 
-jest.setTimeout(60000);
+jest.setTimeout(180_000); // a child target, multipath sessions and waits bounded by condition (up to 60 s each on a busy machine)
 
 const IQN = 'iqn.2026-11.io.tandem:initiator-alua-live';
 
@@ -48,14 +48,21 @@ describe('MultipathDevice following live ALUA changes', () => {
     const changes: PathStateEvent[] = [];
     d.on('access-state', (e: PathStateEvent) => changes.push(e));
     expect(d.paths().map((p) => p.access)).toEqual(['active/optimized', 'standby']);
-    const run = runWorkload(d, { pattern: 'randread', blockSize: 4096, queueDepth: 8, durationMs: 2000 });
+    // The workload runs until its I/O has seen the swap (or it stops on an error), not for a fixed 2 s that a busy
+    // machine could use up before the swap even reaches the target; 60 s is only its outer bound.
+    const stop = new AbortController();
+    let ended = false;
+    const swapped = () => d.paths()[0].access === 'standby' && d.paths()[1].access === 'active/optimized';
+    const run = runWorkload(d, { pattern: 'randread', blockSize: 4096, queueDepth: 8, durationMs: 60_000, signal: stop.signal }).finally(() => (ended = true));
     await sleep(500);
     await alua(2, 'optimized');
     await alua(1, 'standby');
+    await until(() => swapped() || ended, 'the workload to see the swap', 60_000);
+    stop.abort();
     const result = await run;
     expect(result.error).toBeUndefined();
     expect(result.errors).toBe(0);
-    await until(() => d.paths()[0].access === 'standby' && d.paths()[1].access === 'active/optimized', 'the swap to be seen');
+    await until(swapped, 'the swap to be seen');
     expect(changes.some((e) => e.path.index === 1 && e.to === 'active/optimized')).toBe(true);
     const before = commands(d);
     for (let i = 0; i < 10; i++) await d.read(i * 8, 8);
@@ -79,9 +86,9 @@ describe('MultipathDevice following live ALUA changes', () => {
     device = await MultipathDevice.open(urls(), { policy: 'failover', aluaRefreshMs: 200 });
     const d = device;
     await alua(2, 'non-optimized');
-    await until(() => d.paths()[1].access === 'active/non-optimized', 'the timer to pick up the new state', 5000);
+    await until(() => d.paths()[1].access === 'active/non-optimized', 'the timer to pick up the new state', 30_000);
     await alua(1, 'unavailable');
-    await until(() => d.paths()[0].access === 'unavailable', 'path 0 unavailable', 5000);
+    await until(() => d.paths()[0].access === 'unavailable', 'path 0 unavailable', 30_000);
     const before = commands(d);
     await d.read(0, 8);
     expect(commands(d).map((n, i) => n - before[i])).toEqual([0, 1]);

@@ -10,7 +10,7 @@ import { ScsiCommandError, ScsiStatus, SenseKey } from './sense';
 import { ChildTarget, HOST, MiB, freePort, makeTempDir, removeDir, sleep, startTandemServe, until } from './tandemTarget.spec-helper';
 import { TcpProxy } from './tcpProxy.spec-helper';
 
-jest.setTimeout(60000);
+jest.setTimeout(120_000); // a child target per file and waits bounded by condition (up to 30 s each on a busy machine)
 
 const PLAIN = 'iqn.2026-11.io.tandem:initiator-plain';
 const CHAP = 'iqn.2026-11.io.tandem:initiator-chap';
@@ -144,7 +144,7 @@ describe('InitiatorSession against tandem serve', () => {
 
   it("answers the target's NOP-In pings, so an idle session stays up past the target's ping timeout", async () => {
     const s = await open({ nopIntervalMs: 0 }); // no pings of our own: only the target's keep the session alive
-    await until(() => s.nopInsAnswered >= 2, 'two NOP-In pings from the target answered', 8000);
+    await until(() => s.nopInsAnswered >= 2, 'two NOP-In pings from the target answered', 30_000);
     await sleep(3500); // longer than --nop-timeout 3
     expect(s.phase).toBe('full-feature');
     expect((await run(s, testUnitReady())).status).toBe(ScsiStatus.Good);
@@ -243,7 +243,8 @@ describe('InitiatorSession against tandem serve', () => {
       const started = Date.now();
       await expect(s.command(0, read16(0, 8), { readLength: 4096 })).rejects.toThrow(/timed out after 500 ms/);
       expect(Date.now() - started).toBeGreaterThanOrEqual(450);
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The behaviour is a time bound: far below the 30 s default timeout, with room for timers late on a busy machine.
+      expect(Date.now() - started).toBeLessThan(15_000);
     });
 
     it('fails the connection when the target stops answering pings', async () => {
