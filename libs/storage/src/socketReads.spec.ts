@@ -6,6 +6,15 @@ function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 }
 
+/** Polls until the condition holds (both ends live in this process), so a step never rests on a sleep being long enough. */
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('sockets reading into a buffer of their own', () => {
   it('an accepted socket, adopted: every byte arrives in order, through one reused buffer, and it still writes and closes', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 123);
@@ -73,7 +82,8 @@ describe('sockets reading into a buffer of their own', () => {
       void listen(server).then((port) => {
         const client = net.connect(port, '127.0.0.1', () => {
           client.write(head);
-          setTimeout(() => client.end(Buffer.concat([body, tail])), 50); // the head alone first
+          // The head alone first: the rest goes once the server has read all of it.
+          void until(() => got >= head.length, 'the server to read the head').then(() => client.end(Buffer.concat([body, tail])));
         });
       });
     });
@@ -123,12 +133,12 @@ describe('sockets reading into a buffer of their own', () => {
   });
 
   it('a dialled socket reads into its own buffer too, and the route can be switched between reads', async () => {
+    const first: string[] = [];
     const server = net.createServer((s) => {
       s.write('hello');
-      setTimeout(() => s.end('world'), 20);
+      void until(() => first.length > 0, 'the client to read the first chunk').then(() => s.end('world'));
     });
     const port = await listen(server);
-    const first: string[] = [];
     const second: string[] = [];
     const route: ReadRoute = {
       to: (chunk) => {

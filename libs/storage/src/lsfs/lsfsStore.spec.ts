@@ -166,6 +166,12 @@ describe('LsfsStore', () => {
     expect(stats.gcCopiedBytes).toBeGreaterThan(0);
     expect((await readBack(store, 0, device)).equals(truth)).toBe(true);
     expect((await store.check()).ok).toBe(true);
+  }, 5 * 60_000); // 5,120 writes of 4 KiB plus GC's copies and fsyncs: ~2 s idle, many times that on a busy machine
+
+  it('refuses a GC pass once closed, so a `while (await collect())` loop ends (it spun forever when a timeout closed the store)', async () => {
+    const store = await open();
+    await store.close();
+    await expect(store.collect()).rejects.toThrow(/closed/);
   });
 
   it('keeps index RAM bounded however much of a large device is written', async () => {
@@ -178,7 +184,7 @@ describe('LsfsStore', () => {
     expect(stats.indexRamBytes).toBeLessThanOrEqual(stats.indexRamLimitBytes);
     expect((await readBack(store, 399 * 20 * MiB, LSFS_BLOCK)).equals(data)).toBe(true);
     expect((await store.check()).ok).toBe(true);
-  });
+  }, 5 * 60_000); // 400 writes each evicting an index page to disk, then a check of a 16 MiB map: ~1 s idle
 
   it('grows online (never shrinks), and the new space is thin', async () => {
     const store = await open();

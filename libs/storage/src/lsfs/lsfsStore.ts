@@ -821,8 +821,12 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     this.gcTimer.unref();
   }
 
-  /** One pass: empty segments go; the emptiest one below the threshold has its live blocks copied, then goes. */
+  /**
+   * One pass: empty segments go; the emptiest one below the threshold has its live blocks copied, then goes.
+   * Refused once closed, and false when a close cut the pass short: a caller's `while (await collect())` must end.
+   */
   async collect(): Promise<boolean> {
+    this.assertOpen();
     const pin = Math.max(0, ...this.snapshots.map((s) => s.pinSegment));
     const candidates = [...this.segments.values()].filter((s) => s.id !== this.active.id && s.id > pin && s.tail > 0);
     const empty = candidates.filter((s) => s.live === 0);
@@ -832,6 +836,7 @@ export class LsfsStore extends LsfsReader implements BlockStore {
     if (empty.length === 0 && !victim) return false;
     this.gcStats.runs++;
     if (victim) await this.relocateLive(victim);
+    if (this.closed) return false;
     const gone = [...empty, ...(victim && victim.live === 0 ? [victim] : [])];
     if (gone.length === 0) return true;
     // With writes stopped: the checkpoint after the deletions must not name a log position whose records are still
