@@ -3,5 +3,4 @@
 module.exports = require('../../jest.preset.js')(__dirname, {
   globalSetup: '<rootDir>/jest.global-setup.ts',
   globalTeardown: '<rootDir>/jest.global-teardown.ts',
-  testTimeout: 30000,
 });

@@ -78,7 +78,7 @@ describe('LSFS survives kill -9 at random moments', () => {
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       // Kill once it has written for a while (a random moment after its first writes).
       const started = Date.now();
-      while (!/^[CD] /m.test(stdout) && child.exitCode === null && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+      while (!/^[CD] /m.test(stdout) && child.exitCode === null && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 200));
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
