@@ -5,7 +5,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-jest.setTimeout(60000);
+jest.setTimeout(120_000); // a child target and a child CLI per test: node start-ups a busy machine can make slow
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'tandem.js');
 const IQN = 'iqn.2026-11.io.tandem:bench-cli';
@@ -20,7 +20,7 @@ function freePort(): Promise<number> {
 }
 
 /** Runs the CLI to completion (killed after timeoutMs). */
-function tandem(args: string[], timeoutMs = 30000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function tandem(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -49,7 +49,7 @@ describe('tandem bench', () => {
     serve = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`tandem serve not ready:\n${out}`)), 20000);
+      const timer = setTimeout(() => reject(new Error(`tandem serve not ready:\n${out}`)), 90_000);
       child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         out += d;
         if (/"msg":"ready"/.test(out)) {

@@ -11,7 +11,7 @@ import type { TestInfrastructure } from './infrastructure';
 
 export const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data));
 
-export async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function until<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
