@@ -5,7 +5,7 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
-import { openDatabaseFromSettings, type OrchestratorDatabase } from '@tandem/orchestrator';
+import { openDatabaseFromSettings, type OrchestratorDatabase, type OrchestratorObservability } from '@tandem/orchestrator';
 import type { GraphQLSchema } from 'graphql';
 import { connect, type NatsConnection } from 'nats';
 import { isAuthorized } from './auth/bearerToken';
@@ -21,6 +21,8 @@ import { FleetReader } from './fleet/fleetReader';
 import { operationGuardPlugin } from './limits/operationGuard.plugin';
 import { depthLimitRule } from './limits/queryLimits';
 import { connectionAuthorization, subscriptionGuard } from './limits/subscriptionGuard';
+import { GATEWAY_OBSERVABILITY, GatewayObservability, HealthController, MetricsController } from './health/health.controller';
+import { graphqlMetricsPlugin } from './metrics/graphqlMetrics.plugin';
 
 export const GATEWAY_DATABASE = Symbol('GATEWAY_DATABASE');
 export const GATEWAY_NATS = Symbol('GATEWAY_NATS');
@@ -42,6 +44,8 @@ class GatewayConnections implements OnApplicationShutdown {
 export interface GatewayModuleOptions {
   /** Share an open database (e.g. the orchestrator's, when both run in one process on the embedded PGlite). */
   database?: OrchestratorDatabase;
+  /** The orchestrator in this process, if any: its series and readiness join the gateway's /metrics and /health/ready. */
+  orchestrator?: OrchestratorObservability;
 }
 
 @Global()
@@ -62,13 +66,18 @@ class GatewayInfrastructureModule {
         },
         { provide: EventFeed, useFactory: (nc: NatsConnection) => new EventFeed(nc, { stream: settings.eventsStream, subjectPrefix: settings.subjectPrefix }), inject: [GATEWAY_NATS] },
         GatewayConnections,
+        {
+          provide: GATEWAY_OBSERVABILITY,
+          useFactory: (db: OrchestratorDatabase, nc: NatsConnection) => new GatewayObservability(db, nc, options.orchestrator ?? null),
+          inject: [GATEWAY_DATABASE, GATEWAY_NATS],
+        },
       ],
-      exports: [GATEWAY_SETTINGS, FleetReader, CommandSender, EventFeed],
+      exports: [GATEWAY_SETTINGS, FleetReader, CommandSender, EventFeed, GATEWAY_OBSERVABILITY],
     };
   }
 }
 
-function apolloOptions(settings: GatewaySettings, fleet: FleetReader): ApolloDriverConfig {
+function apolloOptions(settings: GatewaySettings, fleet: FleetReader, observability: GatewayObservability): ApolloDriverConfig {
   let schema: GraphQLSchema | undefined;
   const guard = subscriptionGuard({ ...settings, schema: () => schema });
   const contextFor = (header: string | undefined, long: boolean): GatewayContext => ({
@@ -91,6 +100,7 @@ function apolloOptions(settings: GatewaySettings, fleet: FleetReader): ApolloDri
         },
       },
       operationGuardPlugin(settings),
+      graphqlMetricsPlugin(observability.registry),
     ],
     subscriptions: {
       'graphql-ws': {
@@ -117,10 +127,11 @@ export class GatewayModule {
         GatewayInfrastructureModule.forRoot(settings, options),
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          inject: [FleetReader],
-          useFactory: (fleet: FleetReader) => apolloOptions(settings, fleet),
+          inject: [FleetReader, GATEWAY_OBSERVABILITY],
+          useFactory: (fleet: FleetReader, observability: GatewayObservability) => apolloOptions(settings, fleet, observability),
         }),
       ],
+      controllers: [HealthController, MetricsController],
       providers: [SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver, AlertsResolver],
     };
   }

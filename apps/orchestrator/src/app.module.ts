@@ -15,6 +15,7 @@ import { CommandListener } from './nats/commandListener';
 import { JetStreamOutbox } from './outbox/jetStreamOutbox';
 import { ReadModelProjector } from './projections/readModelProjector';
 import { ReadModels } from './readModels.service';
+import { OrchestratorHttpServer, OrchestratorObservability } from './health/orchestratorHttp';
 import { AlertEvaluator } from './alerts/alertEvaluator';
 import { LivenessMonitor } from './liveness/livenessMonitor';
 
@@ -129,8 +130,14 @@ export class OrchestratorModule {
           inject: [ORCHESTRATOR_DATABASE, NATS_CONNECTION, ReadModelProjector],
         },
         OrchestratorLifecycle,
+        {
+          provide: OrchestratorObservability,
+          useFactory: (db: OrchestratorDatabase, nc: NatsConnection | null) => new OrchestratorObservability(db, nc, settings),
+          inject: [ORCHESTRATOR_DATABASE, NATS_CONNECTION],
+        },
+        OrchestratorHttpServer,
       ],
-      exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE, AgentProtocol],
+      exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE, AgentProtocol, OrchestratorObservability, OrchestratorHttpServer],
     };
   }
 }

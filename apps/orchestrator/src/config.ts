@@ -35,6 +35,26 @@ export interface OrchestratorSettings {
   runHealth: boolean;
   /** Telemetry silence after which a node is unreachable (`TANDEM_NODE_LOST_AFTER`, e.g. `5s`, `2500ms`; default 5 s). */
   nodeLostAfterMs: number;
+  /** GET /health/live, /health/ready, /metrics (`TANDEM_ORCHESTRATOR_HTTP=HOST:PORT`; `off` or unset: none, see main.ts). */
+  httpListen?: { host: string; port: number } | null;
+  /** Readiness fails while the read models are more than this many events behind the log (`TANDEM_READY_MAX_LAG_EVENTS`). */
+  readyMaxLagEvents: number;
+}
+
+/** `TANDEM_READY_MAX_LAG_EVENTS`, default 1000. */
+export function maxLagFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.TANDEM_READY_MAX_LAG_EVENTS ?? 1000);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`TANDEM_READY_MAX_LAG_EVENTS ${env.TANDEM_READY_MAX_LAG_EVENTS}: expected a whole number of events`);
+  return value;
+}
+
+/** `HOST:PORT` (`[v6]:PORT`), or `off`; undefined when unset. */
+export function parseHttpListen(value: string | undefined, what = 'TANDEM_ORCHESTRATOR_HTTP'): { host: string; port: number } | null | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'off') return null;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${what} ${value}: expected HOST:PORT or off`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 /** `5s`, `2500ms`, `1.5s`, or a plain number of seconds. */
@@ -62,6 +82,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
     runAgentProtocol: true,
     runHealth: true,
     nodeLostAfterMs: parseDuration(env.TANDEM_NODE_LOST_AFTER ?? '5s', 'TANDEM_NODE_LOST_AFTER'),
+    httpListen: parseHttpListen(env.TANDEM_ORCHESTRATOR_HTTP),
+    readyMaxLagEvents: maxLagFromEnv(env),
     ...overrides,
   };
 }

@@ -24,3 +24,6 @@ export * from './health/nodeHealth';
 export * from './alerts/alertRules';
 export * from './alerts/alertEvaluator';
 export * from './liveness/livenessMonitor';
+export * from './health/readinessChecks';
+export * from './health/orchestratorHttp';
+export * from './metrics/orchestratorMetrics';

@@ -11,8 +11,16 @@ export async function bootstrap(settings: OrchestratorSettings = settingsFromEnv
   return app;
 }
 
+/** Standalone, the orchestrator serves /health/* and /metrics on 127.0.0.1:4001 unless TANDEM_ORCHESTRATOR_HTTP says otherwise. */
+export const DEFAULT_ORCHESTRATOR_HTTP = { host: '127.0.0.1', port: 4001 };
+
 if (require.main === module) {
-  bootstrap().catch((err) => {
+  Promise.resolve()
+    .then(() => {
+      const settings = settingsFromEnv();
+      return bootstrap({ ...settings, httpListen: settings.httpListen === undefined ? DEFAULT_ORCHESTRATOR_HTTP : settings.httpListen });
+    })
+    .catch((err) => {
     process.stderr.write(`orchestrator: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   });

@@ -213,7 +213,7 @@ export class Stack {
   /** The gateway on the orchestrator's open database (bootstrapGateway's steps, without its own signal handlers). */
   private async startGateway(orchestrator: INestApplicationContext, natsUrl: string, token: ApiToken): Promise<string> {
     const { NestFactory } = await import('@nestjs/core');
-    const { ORCHESTRATOR_DATABASE } = await import('@tandem/orchestrator');
+    const { ORCHESTRATOR_DATABASE, OrchestratorObservability } = await import('@tandem/orchestrator');
     const gw = await import('@tandem/gateway');
     const { gateway } = this.options;
     let settings;
@@ -222,7 +222,7 @@ export class Stack {
     } catch (error) {
       throw new StackConfigError((error as Error).message);
     }
-    const app = await NestFactory.create(gw.GatewayModule.forRoot(settings, { database: orchestrator.get(ORCHESTRATOR_DATABASE) }), {
+    const app = await NestFactory.create(gw.GatewayModule.forRoot(settings, { database: orchestrator.get(ORCHESTRATOR_DATABASE), orchestrator: orchestrator.get(OrchestratorObservability) }), {
       logger: this.logger(),
       abortOnError: false,
     });
