@@ -90,7 +90,7 @@ describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true },
       expect(refusals.events.map((e) => [e.type, e.data])).toEqual([
         ['ReplicaCommandFailed', { deviceId: onRefusing.aggregateId, nodeId: refusing, verb: 'create-device', code: 'CONFLICT', message: 'disk full here' }],
       ]);
-      await projector.waitFor(refusals.events[0].globalPosition);
+      await projector.waitFor(refusals.events[0].globalPosition, 30_000);
       const snapshot = await readModelSnapshot(db);
       expect(snapshot.devices.find((d) => d.deviceId === onRefusing.aggregateId)?.replicas[0]).toMatchObject({ state: 'pending', lastError: 'create-device: CONFLICT: disk full here' });
       expect(snapshot.devices.find((d) => d.deviceId === onAbsent.aggregateId)?.replicas[0]).toMatchObject({ state: 'pending', lastError: null });
@@ -172,7 +172,7 @@ describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true },
       ]);
       expect(stream.events[1].metadata).toMatchObject({ actor: `node:${nodeId}` });
 
-      await projector.waitFor(stream.events[2].globalPosition);
+      await projector.waitFor(stream.events[2].globalPosition, 30_000);
       const snapshot = await readModelSnapshot(db);
       expect(snapshot.nodes.find((n) => n.nodeId === nodeId)?.health).toBe('ok');
       expect(snapshot.devices.find((d) => d.deviceId === device.aggregateId)?.replicas).toEqual([

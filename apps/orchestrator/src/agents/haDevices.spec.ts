@@ -181,7 +181,7 @@ describeWithInfrastructure('HA devices (orchestrator side)', { nats: true }, (in
       ];
       for (const r of reports) await js.publish(at(agentReportSubject(a)), JSON.stringify(r), { msgID: r.reportId });
       await until(() => consumer.counts.recorded === reports.length, 'the HA reports');
-      await projector.waitFor(await readNewestPosition(db.store));
+      await projector.waitFor(await readNewestPosition(db.store), 30_000);
       const replica = (await readModelSnapshot(db)).devices.find((d) => d.deviceId === deviceId)?.replicas.find((r) => r.nodeId === a);
       expect(replica?.ha).toEqual({
         portGroup: 1,

@@ -31,7 +31,7 @@ describeWithInfrastructure('outbox → JetStream, NATS commands and events tail'
   });
 
   const streamMessages = async () => (await (await nc.jetstreamManager()).streams.info(stream)).state.messages;
-  const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
+  const until = async (check: () => Promise<boolean>, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
       if (Date.now() > deadline) throw new Error('timed out');

@@ -179,7 +179,7 @@ describeWithInfrastructure('read models: live projection, rebuild and time trave
 
   it('keeps projecting after a rebuild, exactly once', async () => {
     const site = await bus.executeOrThrow({ type: 'CreateSite', payload: { name: 'after-rebuild' } }, 'system:test');
-    await readModels.waitFor(site.globalPosition!);
+    await readModels.waitFor(site.globalPosition!, 30_000);
     const tables = await readModels.snapshot();
     expect(tables.sites.map((s) => s.name)).toContain('after-rebuild');
     expect(await readModels.stateAt(site.globalPosition!)).toEqual(tables);
