@@ -7,7 +7,7 @@
 declare -A DEB_FOR=(
   [iscsi-ls]=libiscsi-bin [iscsi-inq]=libiscsi-bin [iscsi-readcapacity16]=libiscsi-bin [iscsi-test-cu]=libiscsi-bin
   [qemu-img]=qemu-utils [qemu-io]=qemu-utils [tgtd]=tgt [tgtadm]=tgt [ip]=iproute2
-  [nats-server]=nats-server
+  [nats-server]=nats-server [promtool]=prometheus
 )
 
 have_binary() {
