@@ -26,7 +26,6 @@ interface RawFamily {
 }
 // An independent check of the exposition's syntax and family types. (It loses the labels of labelled histograms, so
 // the samples themselves are read by parseSamples below.) The package ships no typings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const parseText = require('parse-prometheus-text-format') as (text: string) => RawFamily[];
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$/;
