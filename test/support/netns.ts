@@ -5,7 +5,9 @@
 import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 
-export type LinkName = 'front' | 'sync' | 'heartbeat';
+export type LinkName = 'front' | 'sync' | 'heartbeat' | 'sync2';
+/** Links between the two hosts. */
+export type HostLink = Exclude<LinkName, 'front'>;
 
 export interface LabHost {
   ns: string;
@@ -15,6 +17,8 @@ export interface LabHost {
   gateway: string;
   sync: string;
   heartbeat: string;
+  /** Address on the second sync link (only with `new NetnsLab({ sync2: true })`), on a subnet of its own. */
+  sync2?: string;
 }
 
 function ip(...args: string[]): void {
@@ -32,6 +36,18 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Why `NetnsLab.delay` cannot work here (no netem qdisc in this kernel), or undefined when it can. */
+export function netemUnavailable(): string | undefined {
+  const probe = `tp${randomBytes(3).toString('hex')}`;
+  if (spawnSync('ip', ['netns', 'add', probe], { timeout: 10_000 }).status !== 0) return 'cannot create a network namespace';
+  try {
+    const r = spawnSync('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { encoding: 'utf8', timeout: 10_000 });
+    return r.status === 0 ? undefined : `tc netem: ${(r.stderr || String(r.error)).trim()} (kernel without CONFIG_NET_SCH_NETEM?)`;
+  } finally {
+    spawnSync('ip', ['netns', 'del', probe], { timeout: 10_000 });
+  }
+}
+
 export class NetnsLab {
   readonly tag = randomBytes(2).toString('hex');
   /** 10.<octet>.x.y: a /16 per lab, picked at random among 10.160–10.223 to keep parallel labs apart. */
@@ -39,15 +55,21 @@ export class NetnsLab {
   readonly a: LabHost;
   readonly b: LabHost;
   private created = false;
+  private readonly between: [HostLink, number][] = [['sync', 3], ['heartbeat', 4]];
 
-  constructor() {
+  constructor(options: { sync2?: boolean } = {}) {
     const o = this.octet;
     this.a = { ns: `tnd${this.tag}a`, front: `10.${o}.1.2`, gateway: `10.${o}.1.1`, sync: `10.${o}.3.1`, heartbeat: `10.${o}.4.1` };
     this.b = { ns: `tnd${this.tag}b`, front: `10.${o}.2.2`, gateway: `10.${o}.2.1`, sync: `10.${o}.3.2`, heartbeat: `10.${o}.4.2` };
+    if (options.sync2) {
+      this.a.sync2 = `10.${o}.5.1`;
+      this.b.sync2 = `10.${o}.5.2`;
+      this.between.push(['sync2', 5]);
+    }
   }
 
   private dev(host: 'a' | 'b', link: LinkName, side: 'in' | 'out' = 'in'): string {
-    return `t${this.tag}${host}${link[0]}${side === 'in' ? '' : 'r'}`;
+    return `t${this.tag}${host}${link === 'sync2' ? '2' : link[0]}${side === 'in' ? '' : 'r'}`;
   }
 
   setup(): void {
@@ -66,8 +88,8 @@ export class NetnsLab {
       ip('netns', 'exec', h.ns, 'ip', 'addr', 'add', `${h.front}/24`, 'dev', this.dev(host, 'front'));
       ip('netns', 'exec', h.ns, 'ip', 'link', 'set', this.dev(host, 'front'), 'up');
     }
-    // sync and heartbeat: a <-> b, each on its own veth pair and subnet
-    for (const [link, subnet] of [['sync', 3], ['heartbeat', 4]] as const) {
+    // sync, heartbeat (and sync2): a <-> b, each on its own veth pair and subnet
+    for (const [link, subnet] of this.between) {
       ip('link', 'add', this.dev('a', link), 'type', 'veth', 'peer', 'name', this.dev('b', link));
       ip('link', 'set', this.dev('a', link), 'netns', this.a.ns);
       ip('link', 'set', this.dev('b', link), 'netns', this.b.ns);
@@ -79,14 +101,23 @@ export class NetnsLab {
   }
 
   /** Takes a link between the hosts down (both ends): packets are dropped silently, as with a cut cable. */
-  cut(link: 'sync' | 'heartbeat'): void {
+  cut(link: HostLink): void {
     ip('netns', 'exec', this.a.ns, 'ip', 'link', 'set', this.dev('a', link), 'down');
     ip('netns', 'exec', this.b.ns, 'ip', 'link', 'set', this.dev('b', link), 'down');
   }
 
-  restore(link: 'sync' | 'heartbeat'): void {
+  restore(link: HostLink): void {
     ip('netns', 'exec', this.a.ns, 'ip', 'link', 'set', this.dev('a', link), 'up');
     ip('netns', 'exec', this.b.ns, 'ip', 'link', 'set', this.dev('b', link), 'up');
+  }
+
+  /** netem on both ends of a link between the hosts: every packet waits `ms` each way (round trip + 2 × ms). */
+  delay(link: HostLink, ms: number): void {
+    for (const host of ['a', 'b'] as const) ip('netns', 'exec', this[host].ns, 'tc', 'qdisc', 'replace', 'dev', this.dev(host, link), 'root', 'netem', 'delay', `${ms}ms`);
+  }
+
+  undelay(link: HostLink): void {
+    for (const host of ['a', 'b'] as const) ip('netns', 'exec', this[host].ns, 'tc', 'qdisc', 'del', 'dev', this.dev(host, link), 'root');
   }
 
   /** argv prefix that runs a command inside a host's namespace. */

@@ -1,0 +1,240 @@
+// The control plane across network namespaces: orchestrator and gateway here (root namespace), one node agent per
+// namespace ("host" a and b), all real processes on the real Postgres and a private nats-server. A real split-brain
+// (sync and heartbeat cut, different data written through each node, links healed) shows as SPLIT_BRAIN with its
+// evidence and a SplitBrain alert, and resolveSplitBrain through GraphQL brings the survivor's data back on both
+// replicas. Two sync links per partner: netem delay raises SyncLatencyHigh (cleared when removed), one cut link
+// raises SyncLinkDown while the device stays ONLINE and I/O goes on (cleared when restored).
+import { Fleet, type AgentSpec } from '../support/fleet';
+import { PrivateNats } from '../support/natsServer';
+import { freePort } from '../support/ports';
+import { NetnsLab, netemUnavailable, netnsUnavailable } from '../support/netns';
+import { httpGet, parsePrometheus, sampleValue } from '../support/prometheus';
+import { qemuIo } from '../support/qemuIo';
+import { missingServices } from '../support/services';
+import { missingBinaries, skipWithReason } from '../support/tools';
+import { until } from '../support/until';
+
+const TITLE = 'fleet across network namespaces: split-brain, slow and cut sync links through the control plane';
+const MiB = 1 << 20;
+const missing = missingBinaries(['nats-server', 'qemu-io', 'tc']);
+const skip = netnsUnavailable() ?? missingServices({ postgres: true }) ?? (missing.length ? `missing ${missing.join(', ')}` : undefined);
+
+interface Alert {
+  kind: string;
+  severity: string;
+  active: boolean;
+  subject: { kind: string; name: string };
+  message: string;
+  evidence: Record<string, unknown>;
+}
+interface Device {
+  state: string;
+  synchronizedCopies: number;
+  health: { reasons: string[]; splitBrainEvidence: string[] };
+  replicas: { node: { name: string }; iscsiUrl: string | null; ha: { blocked: boolean; partners: { state: string }[] } | null }[];
+}
+interface View {
+  device: Device;
+  alerts: Alert[];
+  history: Alert[];
+}
+const VIEW = `query($id: ID!) {
+  device(id: $id) { state synchronizedCopies health { reasons splitBrainEvidence } replicas { node { name } iscsiUrl ha { blocked partners { state } } } }
+  alerts(active: true) { kind severity active subject { kind name } message evidence }
+  history: alerts(subject: $id) { kind severity active subject { kind name } message evidence } }`;
+
+/** Milliseconds since `from`, for the transition log. */
+const since = (from: number) => Date.now() - from;
+
+if (skip) skipWithReason(TITLE, skip);
+else
+  describe(TITLE, () => {
+    const nats = new PrivateNats();
+
+    beforeAll(() => nats.start(), 60_000);
+    afterAll(() => nats.stop(), 30_000);
+
+    /** A lab, a control plane on the private NATS and an agent per namespace, and a HA device across them, ONLINE. */
+    function haFleet(options: { sync2?: boolean }) {
+      const ctx = { lab: new NetnsLab(options), fleet: undefined as unknown as Fleet, deviceId: '', nodes: new Map<string, string>() };
+      const view = () => ctx.fleet.gql<View>(VIEW, { id: ctx.deviceId });
+      const url = (v: View, node: string) => v.device.replicas.find((r) => r.node.name === node)!.iscsiUrl!;
+
+      beforeAll(async () => {
+        ctx.lab.setup();
+        // The orchestrator's health port on a free port: a parallel run may hold the default 4001.
+        ctx.fleet = new Fleet({ TANDEM_ORCHESTRATOR_HTTP: `127.0.0.1:${await freePort()}` }, { natsUrl: nats.url() });
+        await ctx.fleet.startControlPlane();
+        for (const key of ['a', 'b'] as const) {
+          const h = ctx.lab[key];
+          const spec: AgentSpec = {
+            name: `node-${key}`,
+            netns: h.ns,
+            natsUrl: nats.url(h.gateway),
+            iscsi: { host: h.front, port: 3260 },
+            http: { host: h.front, port: 9180 },
+            sync: [h.sync, ...(h.sync2 ? [h.sync2] : [])].map((host) => ({ host, port: 7400 })),
+            heartbeat: [{ host: h.heartbeat, port: 7401 }],
+          };
+          await ctx.fleet.startAgent(spec);
+        }
+        const { clusterId, nodes } = await ctx.fleet.cluster();
+        ctx.nodes = nodes;
+        ctx.deviceId = (await ctx.fleet.gql<{ createHaDevice: { aggregateId: string } }>(
+          'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }',
+          { i: { clusterId, name: 'ha-netns', sizeBytes: 64 * MiB, replicas: [{ nodeId: nodes.get('node-a'), priority: 200 }, { nodeId: nodes.get('node-b'), priority: 100 }], strategy: 'HEARTBEAT', initialSync: 'CLEAR_BOTH' } },
+        )).createHaDevice.aggregateId;
+        const created = Date.now();
+        await until(async () => {
+          const v = await view();
+          return v.device.state === 'ONLINE' && v.alerts.length === 0;
+        }, 'the HA device ONLINE with no alert', 120_000, 250);
+        console.log(`HA device ONLINE with no alert ${since(created)} ms after createHaDevice`);
+      }, 420_000);
+
+      afterAll(async () => {
+        await ctx.fleet?.dispose();
+        ctx.lab.teardown();
+      }, 120_000);
+
+      return { ctx, view, url };
+    }
+
+    describe('split-brain', () => {
+      const { ctx, view, url } = haFleet({});
+
+      it('a real split shows as SPLIT_BRAIN with evidence and an alert; resolveSplitBrain keeps the survivor on both replicas', async () => {
+        const { lab, fleet } = ctx;
+        const online = await view();
+        const [urlA, urlB] = [url(online, 'node-a'), url(online, 'node-b')];
+        const times: Record<string, number> = {};
+
+        // Sync and heartbeat cut: each node presumes the other dead and serves alone.
+        lab.cut('sync');
+        lab.cut('heartbeat');
+        const cutAt = Date.now();
+        await until(async () => {
+          const v = await view();
+          const alone = v.device.replicas.every((r) => r.ha && !r.ha.blocked && r.ha.partners.every((p) => p.state === 'not-synchronized'));
+          return alone && v.device.state === 'DEGRADED';
+        }, 'both replicas serving alone (DEGRADED, neither blocked)', 60_000, 250);
+        times['cut → both alone, DEGRADED'] = since(cutAt);
+        const wroteA = await qemuIo(urlA, ['write -P 0xaa 0 1M'], 60_000);
+        const wroteB = await qemuIo(urlB, ['write -P 0xbb 0 1M'], 60_000);
+        expect([wroteA.ok, wroteA.out]).toEqual([true, expect.stringMatching(/wrote 1048576\/1048576 bytes/)]);
+        expect([wroteB.ok, wroteB.out]).toEqual([true, expect.stringMatching(/wrote 1048576\/1048576 bytes/)]);
+
+        lab.restore('heartbeat');
+        lab.restore('sync');
+        const healedAt = Date.now();
+        const split = await until(async () => {
+          const v = await view();
+          if (v.device.state === 'SPLIT_BRAIN') times['heal → SPLIT_BRAIN'] ??= since(healedAt);
+          return v.device.state === 'SPLIT_BRAIN' && v.alerts.some((x) => x.kind === 'SplitBrain') ? v : undefined;
+        }, 'SPLIT_BRAIN and a SplitBrain alert', 60_000, 250);
+        times['heal → SplitBrain alert'] = since(healedAt);
+        expect(split.device.health.splitBrainEvidence.length).toBeGreaterThan(0);
+        expect(split.device.health.splitBrainEvidence.join('\n')).toMatch(/generations diverged/);
+        const alert = split.alerts.find((x) => x.kind === 'SplitBrain')!;
+        expect(alert).toMatchObject({ severity: 'CRITICAL', subject: { kind: 'DEVICE', name: 'ha-netns' } });
+        expect(alert.message).toMatch(/SPLIT_BRAIN.*generations diverged/);
+
+        // The operator keeps node-a's data through the control plane.
+        const resolvedAt = Date.now();
+        await fleet.gql('mutation($i: ResolveSplitBrainInput!) { resolveSplitBrain(input: $i) { aggregateId } }', { i: { deviceId: ctx.deviceId, survivorNodeId: ctx.nodes.get('node-a') } });
+        const back = await until(async () => {
+          const v = await view();
+          if (!v.alerts.some((x) => x.kind === 'SplitBrain')) times['resolve → SplitBrain alert cleared'] ??= since(resolvedAt);
+          if (v.device.state === 'ONLINE') times['resolve → ONLINE'] ??= since(resolvedAt);
+          return v.device.state === 'ONLINE' && v.alerts.length === 0 ? v : undefined;
+        }, 'ONLINE with every alert cleared after resolveSplitBrain', 120_000, 250);
+        console.log(`split-brain transitions (ms): ${JSON.stringify(times)}`);
+        expect(back.history.find((x) => x.kind === 'SplitBrain')).toMatchObject({ active: false });
+        expect(back.device.synchronizedCopies).toBe(2);
+
+        // The survivor's data is what both replicas hold.
+        for (const u of [urlA, urlB]) {
+          const read = await qemuIo(u, ['read -P 0xaa 0 1M'], 60_000);
+          expect([u, read.ok, read.out]).toEqual([u, true, expect.stringMatching(/read 1048576\/1048576 bytes/)]);
+        }
+      }, 600_000);
+    });
+
+    describe('two sync links per partner', () => {
+      const { ctx, view, url } = haFleet({ sync2: true });
+      const linksUp = async (node: 'a' | 'b') => {
+        const res = await httpGet(`http://${ctx.lab[node].front}:9180/metrics`);
+        return sampleValue(parsePrometheus(res.body), 'tandem_ha_sync_links_up', { device: ctx.deviceId });
+      };
+      const alertOf = (v: View, kind: string) => v.alerts.filter((x) => x.kind === kind);
+      /** The view once an alert of `kind` is active. */
+      const raised = (kind: string) =>
+        until(async () => {
+          const v = await view();
+          return alertOf(v, kind).length > 0 ? v : undefined;
+        }, `a ${kind} alert`, 60_000, 250);
+
+      it('both sync links carry the mirror', async () => {
+        await until(async () => (await linksUp('a')) === 2 && (await linksUp('b')) === 2, 'both sync links up on both nodes', 60_000, 250);
+      }, 120_000);
+
+      const noNetem = netemUnavailable();
+      if (noNetem) skipWithReason('netem delay raises SyncLatencyHigh with the measured RTT, cleared without it', noNetem);
+      else
+        it('netem delay raises SyncLatencyHigh with the measured RTT, cleared without it', async () => {
+          const { lab } = ctx;
+          const times: Record<string, number> = {};
+          // 6 ms each way on both ends of both links: every link's round trip is over 12 ms.
+          lab.delay('sync', 6);
+          lab.delay('sync2', 6);
+          const delayedAt = Date.now();
+          const slow = await raised('SyncLatencyHigh');
+          times['delay → SyncLatencyHigh'] = since(delayedAt);
+          const latency = alertOf(slow, 'SyncLatencyHigh')[0];
+          expect(latency.subject.kind).toBe('LINK');
+          expect(latency.subject.name).toMatch(/^node-[ab] > node-[ab]$/);
+          expect(latency.evidence.rttMicros).toBeGreaterThan(5000);
+          expect(slow.device.state).toBe('ONLINE');
+          console.log(`SyncLatencyHigh: ${latency.message}; evidence ${JSON.stringify(latency.evidence)}`);
+
+          lab.undelay('sync');
+          lab.undelay('sync2');
+          const undelayedAt = Date.now();
+          await until(async () => alertOf(await view(), 'SyncLatencyHigh').length === 0, 'SyncLatencyHigh cleared', 60_000, 250);
+          times['undelay → SyncLatencyHigh cleared'] = since(undelayedAt);
+          console.log(`sync latency transitions (ms): ${JSON.stringify(times)}`);
+        }, 300_000);
+
+      it('one of two sync links cut raises SyncLinkDown while the device stays ONLINE and I/O goes on; restored, it clears', async () => {
+        const { lab } = ctx;
+        const times: Record<string, number> = {};
+        await until(async () => (await linksUp('a')) === 2 && alertOf(await view(), 'SyncLinkDown').length === 0, 'both sync links up, no SyncLinkDown', 60_000, 250);
+        lab.cut('sync2');
+        const cutAt = Date.now();
+        const down = await raised('SyncLinkDown');
+        times['cut sync2 → SyncLinkDown'] = since(cutAt);
+        expect(alertOf(down, 'SyncLinkDown')[0]).toMatchObject({ subject: { kind: 'LINK' }, message: expect.stringMatching(/a link is down/) });
+        expect(JSON.stringify(alertOf(down, 'SyncLinkDown')[0].evidence)).toMatch(/1 of 2 up/);
+        expect(down.device.state).toBe('ONLINE');
+        const [urlA, urlB] = [url(down, 'node-a'), url(down, 'node-b')];
+        const io = await qemuIo(urlA, ['write -P 0x3c 0 8M', 'read -P 0x3c 0 8M'], 120_000);
+        expect([io.ok, io.out]).toEqual([true, expect.stringMatching(/wrote 8388608\/8388608 bytes[\s\S]*read 8388608\/8388608 bytes/)]);
+        const mirrored = await qemuIo(urlB, ['read -P 0x3c 0 8M'], 120_000);
+        expect([mirrored.ok, mirrored.out]).toEqual([true, expect.stringMatching(/read 8388608\/8388608 bytes/)]);
+        const during = await view();
+        expect([during.device.state, alertOf(during, 'DeviceDegraded')]).toEqual(['ONLINE', []]);
+        expect(await linksUp('a')).toBe(1);
+
+        lab.restore('sync2');
+        const restoredAt = Date.now();
+        await until(async () => {
+          const v = await view();
+          return alertOf(v, 'SyncLinkDown').length === 0 && v.device.state === 'ONLINE';
+        }, 'SyncLinkDown cleared', 60_000, 250);
+        times['restore sync2 → SyncLinkDown cleared'] = since(restoredAt);
+        console.log(`sync link transitions (ms): ${JSON.stringify(times)}`);
+        expect(await linksUp('a')).toBe(2);
+        expect((await view()).alerts).toEqual([]);
+      }, 300_000);
+    });
+  });
