@@ -10,6 +10,7 @@ import { ratesBetween, type LuRates, type LuStatsSnapshot, type TargetHost } fro
 import { NODE_AGENT_SETTINGS, NodeAgentSettings } from '../config';
 import { NatsService } from '../nats/nats.service';
 import { OutboxService } from '../outbox/outbox.service';
+import { AgentRegistrationService } from '../registration/agentRegistration.service';
 import { NodeIdentityService } from '../state/nodeIdentity.service';
 import { TargetHostService } from '../target/targetHost.service';
 
@@ -33,6 +34,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly previous = new Map<object, LuStatsSnapshot>();
   private readonly log = new Logger('Telemetry');
   health: Health | null = null;
+  private healthSaidSinceRegistered = false;
   latest: LunTelemetry[] = [];
   published = 0;
 
@@ -42,6 +44,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly targets: TargetHostService,
     private readonly outbox: OutboxService,
     private readonly nats: NatsService,
+    private readonly registration: AgentRegistrationService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -68,9 +71,12 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
   async tick(): Promise<NodeTelemetry | null> {
     const host = this.targets.current;
     const { health, reason } = this.currentHealth();
-    if (health !== this.health) {
+    // Once registered, the health is said again: a report recorded before the orchestrator knew the node is lost.
+    const registered = this.registration.state === 'registered';
+    if (health !== this.health || (registered && !this.healthSaidSinceRegistered)) {
       const previous = this.health ?? undefined;
       this.health = health;
+      if (registered) this.healthSaidSinceRegistered = true;
       await this.outbox.record({ type: 'NodeHealthChanged', data: { health, previous, reason } }).catch((err) => this.log.error(`cannot record health change: ${(err as Error).message}`));
     }
     const luns = host?.luns ?? [];

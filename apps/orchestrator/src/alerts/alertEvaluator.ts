@@ -7,7 +7,7 @@ import { alertStreamId, type AlertKind, type AlertSubject } from '@tandem/contra
 import { AlertEntity, ClusterEntity, DeviceEntity, NodeEntity, type AlertRow } from '../database/entities/readModel.entities';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 import type { LivenessMonitor } from '../liveness/livenessMonitor';
-import { canJudge, conditionKey, DEFAULT_THRESHOLDS, evaluateAlerts, type AlertThresholds, type Condition } from './alertRules';
+import { canJudge, conditionKey, DEFAULT_THRESHOLDS, evaluateAlerts, HOLD_MS, type AlertThresholds, type Condition } from './alertRules';
 import { appendTransition } from './observationLog';
 
 export interface AlertEvaluatorOptions {
@@ -21,6 +21,8 @@ export class AlertEvaluator {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   readonly counts = { raised: 0, cleared: 0 };
+  /** Conditions seen but not raised yet, since when (see HOLD_MS). */
+  private readonly holdingSince = new Map<string, number>();
 
   constructor(
     private readonly db: OrchestratorDatabase,
@@ -53,8 +55,12 @@ export class AlertEvaluator {
     const now = (this.options.now ?? Date.now)();
     const facts = { nodes, devices, clusters, telemetry: this.liveness.freshTelemetry(), lastSeen: this.liveness.lastSeen(), active: new Set(activeByKey.keys()), now };
     const wanted = new Map(evaluateAlerts(facts, this.options.thresholds ?? DEFAULT_THRESHOLDS).map((c) => [conditionKey(c.kind, c.subject), c]));
+    for (const key of this.holdingSince.keys()) if (!wanted.has(key) || activeByKey.has(key)) this.holdingSince.delete(key);
     for (const [key, condition] of wanted) {
-      if (!activeByKey.has(key) && (await this.raise(condition, now))) done.raised++;
+      if (activeByKey.has(key)) continue;
+      const since = this.holdingSince.get(key) ?? now;
+      this.holdingSince.set(key, since);
+      if (now - since >= (HOLD_MS[condition.kind] ?? 0) && (await this.raise(condition, now))) done.raised++;
     }
     for (const [key, alert] of activeByKey) {
       const subject = { kind: alert.subjectKind as AlertSubject['kind'], id: alert.subjectId };

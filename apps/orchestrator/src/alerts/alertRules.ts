@@ -39,6 +39,12 @@ export interface FleetFacts {
   now: number;
 }
 
+/**
+ * How long a condition must hold before it is raised: one ping delayed behind a resync frame or a busy moment is
+ * not a slow link. Kinds not listed are raised at once.
+ */
+export const HOLD_MS: Partial<Record<AlertKind, number>> = { SyncLatencyHigh: 5000, SyncLinkDown: 3000 };
+
 export const conditionKey = (kind: string, subject: Pick<AlertSubject, 'kind' | 'id'>): string => `${kind}|${subject.kind}|${subject.id}`;
 
 /** Kinds judged from telemetry: without fresh telemetry from the subject's node, an active one is left as it is. */

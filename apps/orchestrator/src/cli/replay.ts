@@ -25,7 +25,7 @@ export async function replay(options: ReplayOptions = {}): Promise<RebuildResult
     const rate = result.elapsedMs > 0 ? Math.round((result.events / result.elapsedMs) * 1000) : result.events;
     write(
       `replayed ${result.events} events up to position ${result.position} in ${result.elapsedMs} ms (${rate} events/s): ` +
-        `${result.counts.sites} sites, ${result.counts.clusters} clusters, ${result.counts.nodes} nodes, ${result.counts.devices} devices`,
+        `${result.counts.sites} sites, ${result.counts.clusters} clusters, ${result.counts.nodes} nodes, ${result.counts.devices} devices, ${result.counts.alerts} alerts`,
     );
     return result;
   } finally {

@@ -28,6 +28,7 @@ export class LivenessMonitor {
   private checking?: Promise<void>;
   private readonly heard = new Map<string, { at: number; telemetry: NodeTelemetry }>();
   private readonly unsaved = new Set<string>();
+  private readonly firstKnown = new Map<string, number>();
   private readonly lastComplaint = new Map<string, number>();
   /** Telemetry messages accepted / refused as malformed or forged. */
   readonly counts = { accepted: 0, refused: 0, transitions: 0 };
@@ -109,12 +110,14 @@ export class LivenessMonitor {
     // Only registered nodes are kept: telemetry naming unknown ids (a forger, a node not yet registered) is dropped.
     const known = new Set(nodes.map((n) => n.nodeId));
     for (const id of this.heard.keys()) if (!known.has(id)) this.heard.delete(id);
+    // A node registered since we started gets a full silence period from when we first saw it.
+    for (const id of known) if (!this.firstKnown.has(id)) this.firstKnown.set(id, this.now());
     await this.saveLastSeen();
     if (this.warmingUp) return;
     const now = this.now();
     for (const node of nodes) {
       const heard = this.heard.get(node.nodeId);
-      const silentFor = now - (heard?.at ?? this.startedAt);
+      const silentFor = now - (heard?.at ?? Math.max(this.startedAt, this.firstKnown.get(node.nodeId) ?? this.startedAt));
       if (node.reachable && silentFor > this.options.lostAfterMs) {
         await this.transition(node.nodeId, 'NodeUnreachable', () => ({
           nodeId: node.nodeId,

@@ -134,7 +134,8 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
       return updatePartner(model, event.data, recorded.globalPosition, () => ({ state: 'not-synchronized', reason: event.data.reason, resync: null }));
     case 'ResyncStarted': {
       const { direction, kind, bytes } = event.data;
-      const startedAt = recorded.recordedAt.toISOString();
+      // The node's own clock: rates from two reports of one node do not depend on when they reached the log.
+      const startedAt = event.data.occurredAt;
       return updatePartner(model, event.data, recorded.globalPosition, () => ({
         state: direction === 'to-partner' ? 'resync-to' : 'resync-from',
         reason: null,
@@ -148,7 +149,7 @@ export async function projectEvent(model: FleetModel, recorded: RecordedEvent): 
           doneBytes: event.data.doneBytes,
           totalBytes: event.data.totalBytes,
           ...(p.resync?.startedAt ? { startedAt: p.resync.startedAt } : {}),
-          progressAt: recorded.recordedAt.toISOString(),
+          progressAt: event.data.occurredAt,
         },
       }));
     case 'ResyncCompleted':
