@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { Fleet, POSTGRES_URL, type AgentSpec } from '../support/fleet';
 import { freePort } from '../support/ports';
 import { run } from '../support/process';
+import { histogram, httpGet, parsePrometheus, sampleValue, type Family } from '../support/prometheus';
 import { missingServices } from '../support/services';
 import { TANDEM_BIN } from '../support/target';
 import { missingBinaries, skipWithReason } from '../support/tools';
@@ -114,17 +115,32 @@ else
       expect(truth.alerts.find((x) => x.kind === 'NodeUnreachable')).toMatchObject({ severity: 'CRITICAL', subject: { kind: 'NODE', name: 'node-b' } });
       await until(() => ['NodeUnreachable', 'DeviceDegraded', 'DeviceOffline'].every((k) => changes.some((c) => c.event.type === 'AlertRaised' && c.alert?.kind === k)), 'the three alerts on the alertChanged subscription', 20_000);
 
+      // Every service's /metrics says the same (parsed as Prometheus text).
+      const orchestratorMetrics = await metrics(`${fleet.orchestratorHttp}/metrics`);
+      expect(sampleValue(orchestratorMetrics, 'tandem_alerts_active', { kind: 'NodeUnreachable' })).toBe(1);
+      expect(sampleValue(orchestratorMetrics, 'tandem_nodes', { reachable: 'false' })).toBe(1);
+      expect(sampleValue(orchestratorMetrics, 'tandem_projection_lag_events')).toBeGreaterThanOrEqual(0);
+      const gatewayMetrics = await metrics(fleet.gatewayUrl.replace(/\/graphql$/, '/metrics'));
+      expect(gatewayMetrics.get('tandem_graphql_request_duration_seconds')!.histograms.reduce((n, h) => n + h.count, 0)).toBeGreaterThan(0);
+      const agentA = `http://${specs.a.http.host}:${specs.a.http.port}/metrics`;
+      const writesBefore = histogram(await metrics(agentA), 'tandem_lu_write_latency_seconds', { device: ha })?.count ?? 0;
+
       // Writes while node-b is away: they are what the resync will copy.
       const urlA = degraded.replicas.find((r) => r.node.name === 'node-a')!.iscsiUrl!;
       const wrote = await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 0 48M', urlA], { timeoutMs: 120_000 });
       expect(wrote.stderr).toBe('');
       expect(wrote.stdout).toMatch(/wrote 50331648\/50331648 bytes/);
+      const writesAfter = histogram(await metrics(agentA), 'tandem_lu_write_latency_seconds', { device: ha })!;
+      expect(writesAfter.count).toBeGreaterThan(writesBefore);
 
       await fleet.restartAgent(specs.b);
       const restartedAt = Date.now();
       const back: Record<string, number> = {};
       let progress: View['devices'][number]['health']['resyncs'][number] | undefined;
+      const remaining: number[] = [];
       await until(async () => {
+        const left = sampleValue(await metrics(agentA), 'tandem_ha_resync_remaining_bytes', { device: ha, partner: b });
+        if (left !== undefined && left > 0 && left !== remaining[remaining.length - 1]) remaining.push(left);
         const v = await view();
         const d = device(v, ha);
         if (d.state === 'RESYNCING') {
@@ -139,6 +155,10 @@ else
       expect(progress).toMatchObject({ totalBytes: expect.any(Number) });
       expect(progress!.doneBytes).toBeGreaterThan(0);
       expect(progress!.doneBytes).toBeLessThanOrEqual(progress!.totalBytes);
+      // node-a's /metrics saw the resync's remaining bytes go down.
+      console.log(`resync bytes remaining on node-a's /metrics: ${remaining.join(' > ')}`);
+      expect(remaining.length).toBeGreaterThanOrEqual(2);
+      expect(remaining.every((v, i) => i === 0 || v < remaining[i - 1])).toBe(true);
       await until(() => ['NodeUnreachable', 'DeviceDegraded', 'DeviceOffline'].every((k) => changes.some((c) => c.event.type === 'AlertCleared' && c.alert?.kind === k)), 'the three clears on the subscription', 20_000);
 
       // What was written through node-a while node-b was dead is on node-b now.
@@ -186,6 +206,12 @@ else
       }
     }
   });
+
+async function metrics(url: string): Promise<Map<string, Family>> {
+  const res = await httpGet(url);
+  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+  return parsePrometheus(res.body);
+}
 
 /** Every alert event the outbox published to the run's JetStream events stream. */
 async function alertEvents(fleet: Fleet): Promise<{ type: string; kind: string }[]> {

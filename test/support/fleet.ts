@@ -107,6 +107,8 @@ export class Fleet {
 
   /** Orchestrator first (it runs the migrations), then the gateway. */
   async startControlPlane(): Promise<void> {
+    // Its health and metrics on a port of its own (the default 4001 could be anyone's).
+    this.env.TANDEM_ORCHESTRATOR_HTTP ??= `127.0.0.1:${await freePort()}`;
     this.orchestrator = new Proc('orchestrator', () => ({ cmd: process.execPath, args: [MAIN.orchestrator], env: this.env }));
     await this.startOrchestrator();
     const listen = `127.0.0.1:${await freePort()}`;
@@ -117,6 +119,11 @@ export class Fleet {
     if (!m) throw new Error(`the gateway did not start:\n${this.gateway.tail()}`);
     this.gateway.output = '';
     this.gatewayUrl = m[1];
+  }
+
+  /** `http://host:port` of the orchestrator's /health and /metrics. */
+  get orchestratorHttp(): string {
+    return `http://${this.env.TANDEM_ORCHESTRATOR_HTTP}`;
   }
 
   async startOrchestrator(): Promise<void> {
