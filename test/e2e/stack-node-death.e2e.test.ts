@@ -14,7 +14,8 @@ import { findBinary, skipWithReason } from '../support/tools';
 
 interface StackState {
   graphql: string;
-  nodes: { name: string; pid: number | null; state: string; http: string }[];
+  clusterId: string;
+  nodes: { name: string; nodeId: string; pid: number | null; state: string; http: string }[];
 }
 
 interface RunningStack {
@@ -66,6 +67,21 @@ function nodeVerb(stack: RunningStack, verb: 'kill' | 'restart', node: string) {
   return run(process.execPath, [TANDEM_BIN, 'stack', verb, node], { env: stack.env, timeoutMs: 200_000 });
 }
 
+async function gql<T>(stack: RunningStack, query: string, variables: object = {}): Promise<T> {
+  const res = await fetch(stack.state().graphql, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.env.TANDEM_API_TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+  return body.data as T;
+}
+
+type Truth = { device: { state: string; synchronizedCopies: number; health: { reasons: string[] } }; alerts: { kind: string }[] };
+const truth = (stack: RunningStack, id: string) =>
+  gql<Truth>(stack, 'query($id: ID!) { device(id: $id) { state synchronizedCopies health { reasons } } alerts(active: true) { kind } }', { id });
+
 async function nodeNames(stack: RunningStack): Promise<string[]> {
   const res = await fetch(stack.state().graphql, {
     method: 'POST',
@@ -107,6 +123,13 @@ if (!findBinary('nats-server')) {
       const s = stack!;
       const before = s.state().nodes.find((n) => n.name === 'node-b')!;
       expect(before).toMatchObject({ state: 'running' });
+      // A HA device across both nodes, so the stack's GraphQL has a truth to tell about the kill.
+      const [a, b] = ['node-a', 'node-b'].map((name) => s.state().nodes.find((n) => n.name === name)!.nodeId);
+      const created = await gql<{ createHaDevice: { aggregateId: string } }>(s, 'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }', {
+        i: { clusterId: s.state().clusterId, name: 'demo-ha', sizeBytes: 64 << 20, replicas: [{ nodeId: a, priority: 200 }, { nodeId: b, priority: 100 }] },
+      });
+      const ha = created.createHaDevice.aggregateId;
+      await until(async () => (await truth(s, ha)).device.state === 'ONLINE', 'the HA device ONLINE', 60_000, 250);
 
       const unknown = await nodeVerb(s, 'kill', 'node-z');
       expect(unknown.code).toBe(2);
@@ -126,9 +149,15 @@ if (!findBinary('nats-server')) {
       const logged = fs.readFileSync(path.join(s.dataDir, 'logs', 'node-b.log'), 'utf8').split('\n');
       for (const line of reported) expect(logged).toContain(line);
 
-      // The stack kept running: GraphQL answers with both nodes while node-b is away.
+      // The stack kept running: GraphQL answers with both nodes while node-b is away, and tells the truth.
       expect(s.process.exitCode).toBeNull();
       expect(await nodeNames(s)).toEqual(['node-a', 'node-b']);
+      const degraded = await until(async () => {
+        const t = await truth(s, ha);
+        return t.device.state !== 'ONLINE' && t.alerts.some((x) => x.kind === 'DeviceDegraded') ? t : undefined;
+      }, 'the HA device not ONLINE, with a DeviceDegraded alert', 10_000, 100);
+      expect(degraded.device.synchronizedCopies).toBe(1);
+      expect(degraded.device.health.reasons.join(' ')).toMatch(/node-b/);
 
       // node-b is back: a new process, registered again, said so.
       await until(() => /node-b is back \(pid \d+, registered\)/.test(s.output()), 'node-b back, registered', 120_000, 250);
@@ -137,6 +166,13 @@ if (!findBinary('nats-server')) {
       expect(after.pid).not.toBe(before.pid);
       expect(await until(() => registered(s, 'node-b'), 'node-b health answering registered', 30_000, 250)).toBe(true);
       expect(await nodeNames(s)).toEqual(['node-a', 'node-b']);
+      // Resynchronised, ONLINE, its DeviceDegraded alert cleared (on one machine the heartbeat shares the sync link's
+      // addresses, so HeartbeatSharesSyncLink stays, truthfully).
+      const healed = await until(async () => {
+        const t = await truth(s, ha);
+        return t.device.state === 'ONLINE' && !t.alerts.some((x) => x.kind === 'DeviceDegraded') ? t : undefined;
+      }, 'the HA device ONLINE again with DeviceDegraded cleared', 60_000, 250);
+      expect(healed.alerts.map((x) => x.kind)).toEqual(['HeartbeatSharesSyncLink']);
 
       // A running node restarts on request: SIGTERM, a new process, registered before the command returns.
       const nodeA = s.state().nodes.find((n) => n.name === 'node-a')!;
