@@ -7,7 +7,6 @@
 // and I/O goes on (cleared when restored).
 import { Fleet, type AgentSpec } from '../support/fleet';
 import { PrivateNats } from '../support/natsServer';
-import { freePort } from '../support/ports';
 import { DelayProxy } from '../support/delayProxy';
 import { NetnsLab, netemUnavailable, netnsUnavailable, type LabHost } from '../support/netns';
 import { httpGet, parsePrometheus, sampleValue } from '../support/prometheus';
@@ -64,8 +63,7 @@ else
 
       beforeAll(async () => {
         ctx.lab.setup();
-        // The orchestrator's health port on a free port: a parallel run may hold the default 4001.
-        ctx.fleet = new Fleet({ TANDEM_ORCHESTRATOR_HTTP: `127.0.0.1:${await freePort()}` }, { natsUrl: nats.url() });
+        ctx.fleet = new Fleet({}, { natsUrl: nats.url() });
         await ctx.fleet.startControlPlane();
         for (const key of ['a', 'b'] as const) {
           const h = ctx.lab[key];
