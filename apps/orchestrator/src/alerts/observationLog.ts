@@ -33,6 +33,8 @@ export async function appendTransition<T extends TandemEventType>(db: Orchestrat
       [{ id: eventId, type: t.type, data: t.data(eventId, last), metadata: { actor: `system:${t.component}`, correlationId: eventId } }],
       { expectedVersion: currentVersion },
     );
+    // Another writer appended this very transition (same derived id, same data) first: not ours.
+    if (result.alreadyAppended) return { written: false, why: 'lost-race' };
     return { written: true, eventId, position: result.lastGlobalPosition };
   } catch (error) {
     if (error instanceof WrongExpectedVersion) return { written: false, why: 'lost-race' };
