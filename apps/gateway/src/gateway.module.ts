@@ -5,7 +5,8 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
-import { openDatabaseFromSettings, type OrchestratorDatabase, type OrchestratorObservability } from '@tandem/orchestrator';
+import { TerminusModule } from '@nestjs/terminus';
+import { openDatabaseFromSettings, ReadinessIndicators, type OrchestratorDatabase, type OrchestratorObservability } from '@tandem/orchestrator';
 import type { GraphQLSchema } from 'graphql';
 import { connect, type NatsConnection } from 'nats';
 import { isAuthorized } from './auth/bearerToken';
@@ -130,9 +131,11 @@ export class GatewayModule {
           inject: [FleetReader, GATEWAY_OBSERVABILITY],
           useFactory: (fleet: FleetReader, observability: GatewayObservability) => apolloOptions(settings, fleet, observability),
         }),
+        // A failed probe's 503 body names the failing check; terminus's own log line per failed probe would only repeat it.
+        TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, MetricsController],
-      providers: [SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver, AlertsResolver],
+      providers: [ReadinessIndicators, SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver, AlertsResolver],
     };
   }
 }

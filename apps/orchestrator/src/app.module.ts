@@ -3,6 +3,7 @@
  * NATS listener, the read-model projector and the JetStream outbox, started and stopped in that order.
  */
 import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { connect, type NatsConnection } from 'nats';
 import { CommandBus } from './commands/commandBus';
 import { ORCHESTRATOR_SETTINGS, type OrchestratorSettings } from './config';
@@ -16,6 +17,7 @@ import { JetStreamOutbox } from './outbox/jetStreamOutbox';
 import { ReadModelProjector } from './projections/readModelProjector';
 import { ReadModels } from './readModels.service';
 import { OrchestratorHttpServer, OrchestratorObservability } from './health/orchestratorHttp';
+import { ReadinessIndicators } from './health/readinessChecks';
 import { AlertEvaluator } from './alerts/alertEvaluator';
 import { LivenessMonitor } from './liveness/livenessMonitor';
 
@@ -99,6 +101,8 @@ export class OrchestratorModule {
     const needsNats = settings.listenForCommands || settings.runOutbox || settings.runAgentProtocol;
     return {
       module: OrchestratorModule,
+      // A failed probe's 503 body names the failing check; terminus's own log line per failed probe would only repeat it.
+      imports: [TerminusModule.forRoot({ logger: false })],
       providers: [
         { provide: ORCHESTRATOR_SETTINGS, useValue: settings },
         { provide: ORCHESTRATOR_DATABASE, useFactory: () => openDatabaseFromSettings(settings) },
@@ -135,6 +139,7 @@ export class OrchestratorModule {
           useFactory: (db: OrchestratorDatabase, nc: NatsConnection | null) => new OrchestratorObservability(db, nc, settings),
           inject: [ORCHESTRATOR_DATABASE, NATS_CONNECTION],
         },
+        ReadinessIndicators,
         OrchestratorHttpServer,
       ],
       exports: [CommandBus, ReadModels, ORCHESTRATOR_DATABASE, AgentProtocol, OrchestratorObservability, OrchestratorHttpServer],

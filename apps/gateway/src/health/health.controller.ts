@@ -1,45 +1,52 @@
 /**
- * GET /health/live, /health/ready (database, NATS, projection lag; with a co-located orchestrator its checks too)
- * and /metrics on the gateway's HTTP server.
+ * GET /health/live, /health/ready (database, NATS, projection lag; with a co-located orchestrator its NATS too, through
+ * `@nestjs/terminus`) and /metrics on the gateway's HTTP server.
  */
-import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { databaseCheck, maxLagFromEnv, natsCheck, projectionLagCheck, runChecks, type Check, type OrchestratorDatabase, type OrchestratorObservability } from '@tandem/orchestrator';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { maxLagFromEnv, ReadinessIndicators, type OrchestratorDatabase, type OrchestratorObservability } from '@tandem/orchestrator';
 import type { NatsConnection } from 'nats';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export const GATEWAY_OBSERVABILITY = Symbol('GATEWAY_OBSERVABILITY');
 
-/** The gateway's registry (the GraphQL histogram, Node's process metrics) and readiness checks. */
+/** The gateway's registry (the GraphQL histogram, Node's process metrics) and what its readiness checks. */
 export class GatewayObservability {
   readonly registry = new Registry();
-  readonly checks: Check[];
+  readonly maxLagEvents = maxLagFromEnv();
 
   /** `orchestrator`: the one in this process (tandem stack), whose series and NATS check are served here too. */
-  constructor(db: OrchestratorDatabase, nc: NatsConnection, readonly orchestrator: OrchestratorObservability | null) {
+  constructor(private readonly db: OrchestratorDatabase, private readonly nc: NatsConnection, readonly orchestrator: OrchestratorObservability | null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tandem_gateway_' });
-    this.checks = [databaseCheck(db), natsCheck('nats', () => nc), projectionLagCheck(db, maxLagFromEnv())];
-    for (const [name, run] of orchestrator?.readinessChecks ?? []) if (name === 'nats') this.checks.push(['orchestrator_nats', run]);
   }
-}
 
-/** The part of express's response the readiness handler needs (its status depends on the checks). */
-interface StatusResponse {
-  status(code: number): { json(body: unknown): void };
+  readiness(indicators: ReadinessIndicators): HealthIndicatorFunction[] {
+    const { db, nc, maxLagEvents } = this;
+    const checks: HealthIndicatorFunction[] = [() => indicators.database(db), () => indicators.nats('nats', () => nc), () => indicators.projection(db, maxLagEvents)];
+    const orchestratorNats = this.orchestrator?.nats;
+    if (orchestratorNats) checks.push(() => indicators.nats('orchestrator_nats', () => orchestratorNats));
+    return checks;
+  }
 }
 
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(GATEWAY_OBSERVABILITY) private readonly observability: GatewayObservability) {}
+  constructor(
+    @Inject(GATEWAY_OBSERVABILITY) private readonly observability: GatewayObservability,
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(ReadinessIndicators) private readonly indicators: ReadinessIndicators,
+  ) {}
 
   @Get('live')
   live(): unknown {
     return { status: 'ok', info: {}, error: {}, details: {} };
   }
 
+  /** 200 with the result, or terminus's ServiceUnavailableException: 503 with the same shape. */
   @Get('ready')
-  async ready(@Res() res: StatusResponse): Promise<void> {
-    const report = await runChecks(this.observability.checks);
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check(this.observability.readiness(this.indicators));
   }
 }
 
