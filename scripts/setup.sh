@@ -8,6 +8,8 @@ declare -A DEB_FOR=(
   [iscsi-ls]=libiscsi-bin [iscsi-inq]=libiscsi-bin [iscsi-readcapacity16]=libiscsi-bin [iscsi-test-cu]=libiscsi-bin
   [qemu-img]=qemu-utils [qemu-io]=qemu-utils [tgtd]=tgt [tgtadm]=tgt [ip]=iproute2
   [nats-server]=nats-server [promtool]=prometheus
+  # the host tier (test/hosts): scripts/guest/build-image.sh builds a Debian guest, qemu boots it
+  [qemu-system-x86_64]=qemu-system-x86 [debootstrap]=debootstrap [mkfs.ext4]=e2fsprogs
 )
 
 have_binary() {
