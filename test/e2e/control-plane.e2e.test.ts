@@ -128,7 +128,10 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       let tailed = '';
       tail = spawnTracked(process.execPath, [TANDEM_BIN, 'events', 'tail', '--json', '--nats', state.nats.url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       tail.stdout?.setEncoding('utf8').on('data', (d: string) => (tailed += d));
-      tail.stderr?.resume();
+      let tailSaid = '';
+      tail.stderr?.setEncoding('utf8').on('data', (d: string) => (tailSaid += d));
+      // Like tail -f it follows from now on: wait until its consumer is in place.
+      await until(() => /tandem events tail: following .* from now on/.test(tailSaid), 'the tail to follow the stream', 30_000);
       const tailedTypes = () => tailed.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data: { deviceId?: string } });
 
       // Bad input and a missing token change nothing.

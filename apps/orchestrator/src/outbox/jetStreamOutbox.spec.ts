@@ -67,28 +67,49 @@ describeWithInfrastructure('outbox → JetStream, NATS commands and events tail'
     expect(await streamMessages()).toBe(await countEvents(db));
   });
 
-  it('tails the stream with a durable consumer, by type and from a position, as text or JSON', async () => {
+  it('tails the stream like tail -f: from now on by default, history with from, resumable with a durable, by type, as text or JSON', async () => {
+    // History from the start.
     const lines: string[] = [];
-    expect(await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, limit: 3, write: (l) => lines.push(l) })).toBe(3);
+    expect(await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, from: 0, limit: 3, write: (l) => lines.push(l) })).toBe(3);
     expect(lines[0]).toMatch(/^\s+\d+\s+\S+\s+SiteCreated\s+site-/);
-    // The same durable resumes after what it acknowledged.
+    // A durable resumes after what it acknowledged.
+    const first: string[] = [];
+    await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, durable: `spec-${subjectPrefix}`, from: 0, limit: 3, json: true, write: (l) => first.push(l) });
     const more: string[] = [];
-    await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, limit: 1, json: true, write: (l) => more.push(l) });
-    const next = JSON.parse(more[0]);
-    expect(next.globalPosition).toBeGreaterThan(Number(lines[2].trim().split(/\s+/)[0]));
+    await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, durable: `spec-${subjectPrefix}`, limit: 1, json: true, write: (l) => more.push(l) });
+    expect(JSON.parse(more[0]).globalPosition).toBeGreaterThan(JSON.parse(first[2]).globalPosition);
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.consumers.info(stream, `spec-${subjectPrefix}`)).config.inactive_threshold).toBeGreaterThan(0);
 
+    // By default only what is published from now on: the history above is not repeated.
     const site = await bus.executeOrThrow({ type: 'CreateSite', payload: { name: 'tail-me' } }, 'user:test');
     await bus.executeOrThrow({ type: 'RenameSite', payload: { siteId: site.aggregateId, name: 'tailed' } }, 'user:test');
+    const live: string[] = [];
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const following = tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, json: true, limit: 2, write: (l) => live.push(l), onReady: () => ready() });
+    await isReady;
     const outbox = new JetStreamOutbox(db, nc, outboxOptions);
     await outbox.start();
-    const renamed: string[] = [];
-    await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, type: 'SiteRenamed', json: true, limit: 1, write: (l) => renamed.push(l) });
+    expect(await following).toBe(2);
     await outbox.stop();
-    expect(JSON.parse(renamed[0])).toMatchObject({ type: 'SiteRenamed', data: { name: 'tailed', previousName: 'tail-me' }, metadata: { actor: 'user:test' } });
+    expect(live.map((l) => JSON.parse(l))).toMatchObject([
+      { type: 'SiteCreated', data: { name: 'tail-me' } },
+      { type: 'SiteRenamed', data: { name: 'tailed', previousName: 'tail-me' }, metadata: { actor: 'user:test' } },
+    ]);
+    const renamed: string[] = [];
+    await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, type: 'SiteRenamed', from: 0, json: true, limit: 1, write: (l) => renamed.push(l) });
+    expect(JSON.parse(renamed[0])).toMatchObject({ type: 'SiteRenamed', data: { name: 'tailed' } });
     const fromLate: string[] = [];
     await tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, from: site.globalPosition, json: true, limit: 2, write: (l) => fromLate.push(l) });
     expect(fromLate.map((l) => JSON.parse(l).type)).toEqual(['SiteCreated', 'SiteRenamed']);
     await expect(tail({ natsUrl: infra.natsUrl, stream, subjectPrefix, type: 'NoSuchEvent', limit: 1 })).rejects.toThrow(/unknown event type/);
+    // The default consumer is ephemeral: once the tails stopped, only the durable is left.
+    await until(async () => {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(stream)) names.push(c.name);
+      return names.length === 1 && names[0] === `spec-${subjectPrefix}`;
+    });
   });
 
   it('runs as a Nest app: commands over NATS request/reply, events out through the outbox', async () => {
