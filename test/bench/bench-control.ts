@@ -387,7 +387,7 @@ async function replayPart(db: OrchestratorDatabase, target: Target, fleet: Fleet
 // queue on the gateway's event loop), a fixed number of requests with fixed concurrency.
 
 const QUERIES = {
-  'devices of a cluster (100)': `query Devices($clusterId: ID!) { devices(clusterId: $clusterId) { id name sizeBytes sectorSize state replicas { nodeId export } } }`,
+  'devices of a cluster (100)': `query Devices($clusterId: ID!) { devices(clusterId: $clusterId, first: 100) { edges { node { id name sizeBytes sectorSize state replicas { nodeId export } } } pageInfo { hasNextPage endCursor } } }`,
   'device by id, replicas and node': `query Device($id: ID!) { device(id: $id) { id name sizeBytes sectorSize storeKind cacheMode state version cluster { id name } replicas { priority export iscsiUrl state node { id name portals { host port } inMaintenance health } } } }`,
   'nodes of a cluster (10)': `query Nodes($clusterId: ID!) { cluster(id: $clusterId) { id name haStrategy nodes { id name softwareVersion capacityBytes allocatedBytes inMaintenance health portals { host port } } } }`,
   'events page (50)': `query Events($after: String) { events(first: 50, after: $after) { edges { cursor node { id type streamId streamVersion globalPosition recordedAt data metadata } } pageInfo { endCursor hasNextPage } } }`,

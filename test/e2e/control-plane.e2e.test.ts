@@ -12,6 +12,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
+import { USER_ERRORS } from '../support/fleet';
 import { run, spawnTracked, stopChild } from '../support/process';
 import { freePort } from '../support/ports';
 import { missingServices } from '../support/services';
@@ -52,6 +53,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       });
       return res.json() as never;
     };
+    type Accepted = { aggregateId: string; errors: { code: string; message: string }[] };
     type DeviceView = { state: string; sizeBytes: number; replicas: { export: string; iscsiUrl: string | null; targetName: string | null; node: { name: string } }[] };
     const device = async (id: string) => (await gql<{ device: DeviceView | null }>('query($id: ID!) { device(id: $id) { state sizeBytes replicas { export iscsiUrl targetName node { name } } } }', { id })).data?.device;
 
@@ -138,10 +140,10 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       const unauthenticated = await fetch(state.graphql, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'mutation { createSite(input: { name: "x" }) { aggregateId } }' }) });
       expect(((await unauthenticated.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('UNAUTHENTICATED');
 
-      const created = await gql<{ createDevice: { aggregateId: string } }>('mutation($input: CreateDeviceInput!) { createDevice(input: $input) { aggregateId } }', {
+      const created = await gql<{ createDevice: Accepted }>(`mutation($input: CreateDeviceInput!) { createDevice(input: $input) { aggregateId ${USER_ERRORS} } }`, {
         input: { clusterId: state.clusterId, name: 'e2e-disk', sizeBytes: 64 * MiB, replicas: [{ nodeId: nodeA.nodeId, priority: 100 }] },
       });
-      expect(created.errors).toBeUndefined();
+      expect([created.errors, created.data?.createDevice.errors]).toEqual([undefined, []]);
       const deviceId = created.data!.createDevice.aggregateId;
       const exported = await until(async () => {
         const d = await device(deviceId);
@@ -160,15 +162,15 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       expect(io.stdout).not.toMatch(/Pattern verification failed/);
 
       // Grow it: the node grows the LUN and says so.
-      const resized = await gql('mutation($input: ResizeDeviceInput!) { resizeDevice(input: $input) { aggregateId } }', { input: { deviceId, sizeBytes: 96 * MiB } });
-      expect(resized.errors).toBeUndefined();
+      const resized = await gql<{ resizeDevice: Accepted }>(`mutation($input: ResizeDeviceInput!) { resizeDevice(input: $input) { aggregateId ${USER_ERRORS} } }`, { input: { deviceId, sizeBytes: 96 * MiB } });
+      expect([resized.errors, resized.data?.resizeDevice.errors]).toEqual([undefined, []]);
       await until(() => seen.some((e) => e.type === 'ReplicaResized'), 'ReplicaResized on the subscription');
       const capacity = await run('iscsi-readcapacity16', ['-s', replica.iscsiUrl!], { timeoutMs: 30_000 });
       expect(capacity.stdout.trim()).toBe(String(96 * MiB));
 
       // Delete it: the node withdraws the LUN (its image is kept).
-      const deleted = await gql('mutation($input: DeleteDeviceInput!) { deleteDevice(input: $input) { aggregateId } }', { input: { deviceId } });
-      expect(deleted.errors).toBeUndefined();
+      const deleted = await gql<{ deleteDevice: Accepted }>(`mutation($input: DeleteDeviceInput!) { deleteDevice(input: $input) { aggregateId ${USER_ERRORS} } }`, { input: { deviceId } });
+      expect([deleted.errors, deleted.data?.deleteDevice.errors]).toEqual([undefined, []]);
       await until(() => seen.some((e) => e.type === 'ReplicaWithdrawn'), 'ReplicaWithdrawn on the subscription');
       const after = await run('iscsi-ls', ['-s', `iscsi://${nodeA.iscsi}`], { timeoutMs: 30_000 });
       expect(after.stdout).not.toContain(deviceId);
@@ -201,7 +203,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
             { id },
           )
         ).data?.device;
-      const created = await gql<{ createHaDevice: { aggregateId: string } }>('mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId } }', {
+      const created = await gql<{ createHaDevice: Accepted }>(`mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId ${USER_ERRORS} } }`, {
         input: {
           clusterId: state.clusterId,
           name: 'e2e-ha',
@@ -216,19 +218,19 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
           syncFromNodeId: nodeA.nodeId,
         },
       });
-      expect(created.errors).toBeUndefined();
+      expect([created.errors, created.data?.createHaDevice.errors]).toEqual([undefined, []]);
       const deviceId = created.data!.createHaDevice.aggregateId;
       // Both replicas exported, serving, each seeing its partner synchronized (after B received A's full copy).
       const ready = await until(
         async () => {
           const d = await haDevice(deviceId);
-          const synced = d?.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.some((p) => p.state === 'synchronized'));
+          const synced = d?.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.some((p) => p.state === 'SYNCHRONIZED'));
           return d?.state === 'ONLINE' && synced ? d : undefined;
         },
         'both replicas exported and synchronized',
         90_000,
       );
-      expect(ready.ha).toEqual({ strategy: 'heartbeat', initialSync: 'SYNC_FROM', syncFromNodeId: nodeA.nodeId });
+      expect(ready.ha).toEqual({ strategy: 'HEARTBEAT', initialSync: 'SYNC_FROM', syncFromNodeId: nodeA.nodeId });
       // Each node keeps its replica in the store kind asked for.
       const imageDir = (name: string) => path.join(dataDir, 'nodes', name, 'devices');
       expect(fs.statSync(path.join(imageDir(nodeA.name), `${deviceId}.lsfs`)).isDirectory()).toBe(true);
@@ -237,9 +239,9 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       // One target name on both nodes; each node's own port group; B's paths non-optimized as asked.
       expect(onA.targetName).toMatch(/^iqn\.2026-11\.io\.tandem:e2e-ha-[0-9a-f]{8}$/);
       expect(onB.targetName).toBe(onA.targetName);
-      expect([onA.node.name, onA.ha.portGroup, onA.ha.paths, onA.ha.accessState]).toEqual([nodeA.name, 1, 'optimized', 'optimized']);
-      await until(async () => (await haDevice(deviceId))?.replicas[1].ha.accessState === 'non-optimized', 'B reported non-optimized paths');
-      expect([onB.node.name, onB.ha.portGroup, onB.ha.paths]).toEqual([nodeB.name, 2, 'non-optimized']);
+      expect([onA.node.name, onA.ha.portGroup, onA.ha.paths, onA.ha.accessState]).toEqual([nodeA.name, 1, 'OPTIMIZED', 'OPTIMIZED']);
+      await until(async () => (await haDevice(deviceId))?.replicas[1].ha.accessState === 'NON_OPTIMIZED', 'B reported non-optimized paths');
+      expect([onB.node.name, onB.ha.portGroup, onB.ha.paths]).toEqual([nodeB.name, 2, 'NON_OPTIMIZED']);
 
       // Mirrored: written through one node, read back through the other.
       const viaA = await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0xa5 1M 2M', onA.iscsiUrl!], { timeoutMs: 60_000 });
@@ -261,8 +263,8 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
       expect(haEvents.some((e) => e.type === 'PathStateChanged' && e.data.nodeId === nodeB.nodeId && e.data.state === 'non-optimized')).toBe(true);
 
       // Not in split-brain: the survivor node refuses, and says so on its replica.
-      const resolve = await gql('mutation($input: ResolveSplitBrainInput!) { resolveSplitBrain(input: $input) { aggregateId } }', { input: { deviceId, survivorNodeId: nodeA.nodeId } });
-      expect(resolve.errors).toBeUndefined();
+      const resolve = await gql<{ resolveSplitBrain: Accepted }>(`mutation($input: ResolveSplitBrainInput!) { resolveSplitBrain(input: $input) { aggregateId ${USER_ERRORS} } }`, { input: { deviceId, survivorNodeId: nodeA.nodeId } });
+      expect([resolve.errors, resolve.data?.resolveSplitBrain.errors]).toEqual([undefined, []]);
       await until(async () => {
         const d = await gql<{ device: { replicas: { lastError: string | null }[] } }>('query($id: ID!) { device(id: $id) { replicas { lastError } } }', { id: deviceId });
         return d.data?.device.replicas[0].lastError?.includes('not in split-brain');
@@ -272,7 +274,7 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
     it('createHaDevice with three replicas (node-majority, no witness) → three nodes export one LU, each synchronized with both partners; a write through one reads back through the others', async () => {
       const [nodeA, nodeB, nodeC] = state.nodes;
       expect(nodeC).toBeDefined();
-      const created = await gql<{ createHaDevice: { aggregateId: string } }>('mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId } }', {
+      const created = await gql<{ createHaDevice: Accepted }>(`mutation($input: CreateHaDeviceInput!) { createHaDevice(input: $input) { aggregateId ${USER_ERRORS} } }`, {
         input: {
           clusterId: state.clusterId,
           name: 'e2e-trio',
@@ -286,13 +288,13 @@ function e2e(title: string, variant: 'postgres' | 'embedded', skip: string | und
           initialSync: 'CLEAR_BOTH',
         },
       });
-      expect(created.errors).toBeUndefined();
+      expect([created.errors, created.data?.createHaDevice.errors]).toEqual([undefined, []]);
       const deviceId = created.data!.createHaDevice.aggregateId;
       type Trio = { state: string; replicas: { export: string; iscsiUrl: string | null; ha: { blocked: boolean; partners: { nodeId: string; state: string }[] } }[] };
       const ready = await until(
         async () => {
           const d = (await gql<{ device: Trio | null }>('query($id: ID!) { device(id: $id) { state replicas { export iscsiUrl ha { blocked partners { nodeId state } } } } }', { id: deviceId })).data?.device;
-          const synced = d?.replicas.length === 3 && d.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.length === 2 && r.ha.partners.every((p) => p.state === 'synchronized'));
+          const synced = d?.replicas.length === 3 && d.replicas.every((r) => r.export === 'EXPORTED' && !r.ha.blocked && r.ha.partners.length === 2 && r.ha.partners.every((p) => p.state === 'SYNCHRONIZED'));
           return d?.state === 'ONLINE' && synced ? d : undefined;
         },
         'three replicas exported, each synchronized with both partners',

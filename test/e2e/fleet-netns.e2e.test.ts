@@ -5,7 +5,7 @@
 // replicas. Two sync links per partner: a 6 ms delay each way (netem, or delaying relays where the kernel has no
 // netem) raises SyncLatencyHigh (cleared when removed); one cut link raises SyncLinkDown while the device stays ONLINE
 // and I/O goes on (cleared when restored).
-import { Fleet, type AgentSpec } from '../support/fleet';
+import { Fleet, USER_ERRORS, type AgentSpec } from '../support/fleet';
 import { PrivateNats } from '../support/natsServer';
 import { DelayProxy } from '../support/delayProxy';
 import { NetnsLab, netemUnavailable, netnsUnavailable, type LabHost } from '../support/netns';
@@ -41,8 +41,9 @@ interface View {
 }
 const VIEW = `query($id: ID!) {
   device(id: $id) { state synchronizedCopies health { reasons splitBrainEvidence } replicas { node { name } iscsiUrl ha { blocked partners { state } } } }
-  alerts(active: true) { kind severity active subject { kind name } message evidence }
-  history: alerts(subject: $id) { kind severity active subject { kind name } message evidence } }`;
+  alerts(active: true) { edges { node { kind severity active subject { kind name } message evidence } } }
+  history: alerts(subject: $id) { edges { node { kind severity active subject { kind name } message evidence } } } }`;
+type Edges<T> = { edges: { node: T }[] };
 
 /** Milliseconds since `from`, for the transition log. */
 const since = (from: number) => Date.now() - from;
@@ -58,7 +59,10 @@ else
     /** A lab, a control plane on the private NATS and an agent per namespace, and a HA device across them, ONLINE. */
     function haFleet(options: { sync2?: boolean }) {
       const ctx = { lab: new NetnsLab(options), fleet: undefined as unknown as Fleet, deviceId: '', nodes: new Map<string, string>() };
-      const view = () => ctx.fleet.gql<View>(VIEW, { id: ctx.deviceId });
+      const view = async (): Promise<View> => {
+        const v = await ctx.fleet.gql<{ device: Device; alerts: Edges<Alert>; history: Edges<Alert> }>(VIEW, { id: ctx.deviceId });
+        return { device: v.device, alerts: v.alerts.edges.map((e) => e.node), history: v.history.edges.map((e) => e.node) };
+      };
       const url = (v: View, node: string) => v.device.replicas.find((r) => r.node.name === node)!.iscsiUrl!;
 
       beforeAll(async () => {
@@ -81,7 +85,7 @@ else
         const { clusterId, nodes } = await ctx.fleet.cluster();
         ctx.nodes = nodes;
         ctx.deviceId = (await ctx.fleet.gql<{ createHaDevice: { aggregateId: string } }>(
-          'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }',
+          `mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId ${USER_ERRORS} } }`,
           { i: { clusterId, name: 'ha-netns', sizeBytes: 64 * MiB, replicas: [{ nodeId: nodes.get('node-a'), priority: 200 }, { nodeId: nodes.get('node-b'), priority: 100 }], strategy: 'HEARTBEAT', initialSync: 'CLEAR_BOTH' } },
         )).createHaDevice.aggregateId;
         const created = Date.now();
@@ -115,7 +119,7 @@ else
         const cutAt = Date.now();
         await until(async () => {
           const v = await view();
-          const alone = v.device.replicas.every((r) => r.ha && !r.ha.blocked && r.ha.partners.every((p) => p.state === 'not-synchronized'));
+          const alone = v.device.replicas.every((r) => r.ha && !r.ha.blocked && r.ha.partners.every((p) => p.state === 'NOT_SYNCHRONIZED'));
           return alone && v.device.state === 'DEGRADED';
         }, 'both replicas serving alone (DEGRADED, neither blocked)', 60_000, 250);
         times['cut → both alone, DEGRADED'] = since(cutAt);
@@ -141,7 +145,7 @@ else
 
         // The operator keeps node-a's data through the control plane.
         const resolvedAt = Date.now();
-        await fleet.gql('mutation($i: ResolveSplitBrainInput!) { resolveSplitBrain(input: $i) { aggregateId } }', { i: { deviceId: ctx.deviceId, survivorNodeId: ctx.nodes.get('node-a') } });
+        await fleet.gql(`mutation($i: ResolveSplitBrainInput!) { resolveSplitBrain(input: $i) { aggregateId ${USER_ERRORS} } }`, { i: { deviceId: ctx.deviceId, survivorNodeId: ctx.nodes.get('node-a') } });
         const back = await until(async () => {
           const v = await view();
           if (!v.alerts.some((x) => x.kind === 'SplitBrain')) times['resolve → SplitBrain alert cleared'] ??= since(resolvedAt);
@@ -188,9 +192,9 @@ else
           await relay.start();
         }
         const replicas = (['a', 'b'] as const).map((key, i) => ({ nodeId: ctx.nodes.get(`node-${key}`), priority: 200 - 100 * i, ...(noNetem ? { syncAddresses: through(ctx.lab[key]) } : {}) }));
-        const { clusterId } = (await ctx.fleet.gql<{ devices: { clusterId: string }[] }>('{ devices { clusterId } }')).devices[0];
+        const { clusterId } = (await ctx.fleet.gql<{ devices: Edges<{ clusterId: string }> }>('{ devices(first: 1) { edges { node { clusterId } } } }')).devices.edges[0].node;
         slowDeviceId = (await ctx.fleet.gql<{ createHaDevice: { aggregateId: string } }>(
-          'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }',
+          `mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId ${USER_ERRORS} } }`,
           { i: { clusterId, name: 'ha-slow', sizeBytes: 16 * MiB, replicas, strategy: 'HEARTBEAT', initialSync: 'CLEAR_BOTH' } },
         )).createHaDevice.aggregateId;
         await until(async () => (await slowState()) === 'ONLINE' && (await view()).alerts.length === 0, 'the second HA device ONLINE with no alert', 120_000, 250);

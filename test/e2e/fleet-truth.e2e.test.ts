@@ -8,7 +8,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import { AckPolicy, DeliverPolicy, connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
-import { Fleet, POSTGRES_URL, type AgentSpec } from '../support/fleet';
+import { Fleet, POSTGRES_URL, USER_ERRORS, type AgentSpec } from '../support/fleet';
 import { freePort } from '../support/ports';
 import { run } from '../support/process';
 import { histogram, httpGet, parsePrometheus, sampleValue, type Family } from '../support/prometheus';
@@ -26,9 +26,11 @@ interface View {
   devices: { id: string; name: string; state: string; synchronizedCopies: number; replicaCount: number; replicas: { node: { name: string }; iscsiUrl: string | null }[]; health: { reasons: string[]; resyncs: { doneBytes: number; totalBytes: number; bytesPerSecond: number | null; etaSeconds: number | null }[] } }[];
   alerts: { kind: string; severity: string; subject: { kind: string; name: string }; message: string }[];
 }
-const VIEW = `{ nodes { id name health healthReasons }
-  devices { id name state synchronizedCopies replicaCount replicas { node { name } iscsiUrl } health { reasons resyncs { doneBytes totalBytes bytesPerSecond etaSeconds } } }
-  alerts(active: true) { kind severity subject { kind name } message } }`;
+const VIEW = `{ storageNodes { edges { node { id name health healthReasons } } }
+  devices { edges { node { id name state synchronizedCopies replicaCount replicas { node { name } iscsiUrl } health { reasons resyncs { doneBytes totalBytes bytesPerSecond etaSeconds } } } } }
+  alerts(active: true) { edges { node { kind severity subject { kind name } message } } } }`;
+type Edges<T> = { edges: { node: T }[] };
+const nodesOf = <T>(c: Edges<T>): T[] => c.edges.map((e) => e.node);
 
 if (skip) skipWithReason(TITLE, skip);
 else
@@ -38,7 +40,10 @@ else
     const octet = 60 + (process.pid % 30);
     const specs: Record<'a' | 'b', AgentSpec> = {} as never;
     let ws: WsClient | undefined;
-    const view = () => fleet.gql<View>(VIEW);
+    const view = async (): Promise<View> => {
+      const v = await fleet.gql<{ storageNodes: Edges<View['nodes'][number]>; devices: Edges<View['devices'][number]>; alerts: Edges<View['alerts'][number]> }>(VIEW);
+      return { nodes: nodesOf(v.storageNodes), devices: nodesOf(v.devices), alerts: nodesOf(v.alerts) };
+    };
 
     beforeAll(async () => {
       const [iscsi, http, sync, heartbeat] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -60,11 +65,11 @@ else
       const { clusterId, nodes } = await fleet.cluster();
       const [a, b] = [nodes.get('node-a')!, nodes.get('node-b')!];
       const ha = (await fleet.gql<{ createHaDevice: { aggregateId: string } }>(
-        'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }',
+        `mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId ${USER_ERRORS} } }`,
         { i: { clusterId, name: 'ha-disk', sizeBytes: 256 * MiB, replicas: [{ nodeId: a, priority: 200 }, { nodeId: b, priority: 100 }], strategy: 'HEARTBEAT', initialSync: 'CLEAR_BOTH' } },
       )).createHaDevice.aggregateId;
       const single = (await fleet.gql<{ createDevice: { aggregateId: string } }>(
-        'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { aggregateId } }',
+        `mutation($i: CreateDeviceInput!) { createDevice(input: $i) { aggregateId ${USER_ERRORS} } }`,
         { i: { clusterId, name: 'single-disk', sizeBytes: 64 * MiB, replicas: [{ nodeId: b, priority: 100 }] } },
       )).createDevice.aggregateId;
       const device = (v: View, id: string) => v.devices.find((d) => d.id === id)!;
@@ -77,7 +82,7 @@ else
         throw new Error(`${e.message}; last seen: ${JSON.stringify(last)}`);
       });
       // Starting up raised no false alarm, not even one raised and cleared since.
-      expect((await fleet.gql<{ alerts: { kind: string; subject: { name: string } }[] }>('{ alerts { kind subject { name } } }')).alerts).toEqual([]);
+      expect(nodesOf((await fleet.gql<{ alerts: Edges<{ kind: string; subject: { name: string } }> }>('{ alerts { edges { node { kind subject { name } } } } }')).alerts)).toEqual([]);
       const before = await view();
       expect(device(before, ha)).toMatchObject({ synchronizedCopies: 2, replicaCount: 2 });
 

@@ -75,21 +75,30 @@ async function gql<T>(stack: RunningStack, query: string, variables: object = {}
   });
   const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
   if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+  // A refused mutation answers with its payload's typed errors.
+  const refused = Object.values(body.data ?? {}).flatMap((v) => ((v as { errors?: { message: string }[] } | null)?.errors ?? []));
+  if (refused.length > 0) throw new Error(refused.map((e) => e.message).join('; '));
   return body.data as T;
 }
 
 type Truth = { device: { state: string; synchronizedCopies: number; health: { reasons: string[] } }; alerts: { kind: string }[] };
-const truth = (stack: RunningStack, id: string) =>
-  gql<Truth>(stack, 'query($id: ID!) { device(id: $id) { state synchronizedCopies health { reasons } } alerts(active: true) { kind } }', { id });
+const truth = async (stack: RunningStack, id: string): Promise<Truth> => {
+  const t = await gql<Omit<Truth, 'alerts'> & { alerts: { edges: { node: { kind: string } }[] } }>(
+    stack,
+    'query($id: ID!) { device(id: $id) { state synchronizedCopies health { reasons } } alerts(active: true) { edges { node { kind } } } }',
+    { id },
+  );
+  return { device: t.device, alerts: t.alerts.edges.map((e) => e.node) };
+};
 
 async function nodeNames(stack: RunningStack): Promise<string[]> {
   const res = await fetch(stack.state().graphql, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.env.TANDEM_API_TOKEN}` },
-    body: JSON.stringify({ query: '{ nodes { name } }' }),
+    body: JSON.stringify({ query: '{ storageNodes { edges { node { name } } } }' }),
   });
-  const body = (await res.json()) as { data?: { nodes: { name: string }[] } };
-  return (body.data?.nodes ?? []).map((n) => n.name).sort();
+  const body = (await res.json()) as { data?: { storageNodes: { edges: { node: { name: string } }[] } } };
+  return (body.data?.storageNodes.edges ?? []).map((e) => e.node.name).sort();
 }
 
 /** node-b's /health, once it answers `registered` (undefined while it does not answer). */
@@ -125,7 +134,7 @@ if (!findBinary('nats-server')) {
       expect(before).toMatchObject({ state: 'running' });
       // A HA device across both nodes, so the stack's GraphQL has a truth to tell about the kill.
       const [a, b] = ['node-a', 'node-b'].map((name) => s.state().nodes.find((n) => n.name === name)!.nodeId);
-      const created = await gql<{ createHaDevice: { aggregateId: string } }>(s, 'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId } }', {
+      const created = await gql<{ createHaDevice: { aggregateId: string } }>(s, 'mutation($i: CreateHaDeviceInput!) { createHaDevice(input: $i) { aggregateId errors { ... on UserError { code message } } } }', {
         i: { clusterId: s.state().clusterId, name: 'demo-ha', sizeBytes: 64 << 20, replicas: [{ nodeId: a, priority: 200 }, { nodeId: b, priority: 100 }] },
       });
       const ha = created.createHaDevice.aggregateId;

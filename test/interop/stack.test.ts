@@ -131,7 +131,15 @@ interface StackState {
   nodes: { name: string; nodeId: string; pid: number }[];
 }
 
-const FLEET_QUERY = '{ sites { id name } clusters { id name siteId nodes { id name clusterId portals { host port } } } nodes { id name clusterId } }';
+const FLEET_QUERY = '{ sites { edges { node { id name } } } clusters { edges { node { id name siteId nodes { id name clusterId portals { host port } } } } } storageNodes { edges { node { id name clusterId } } } }';
+type Edges<T> = { edges: { node: T }[] };
+/** The fleet query's connections as plain lists (sites, clusters, nodes). */
+async function fleetLists(port: number): Promise<{ errors?: unknown; data: { sites: any[]; clusters: any[]; nodes: any[] } }> {
+  const r = await graphql(port, FLEET_QUERY);
+  const d = r.data as { sites: Edges<unknown>; clusters: Edges<unknown>; storageNodes: Edges<unknown> } | undefined;
+  const nodes = <T>(c: Edges<T> | undefined) => (c?.edges ?? []).map((e) => e.node);
+  return { errors: r.errors, data: { sites: nodes(d?.sites), clusters: nodes(d?.clusters), nodes: nodes(d?.storageNodes) } };
+}
 
 const reason = skipReason();
 if (reason) {
@@ -187,7 +195,7 @@ if (reason) {
       expect(out).toContain(`NATS_URL=nats://127.0.0.1:${s.natsPort} npx tandem events tail`);
 
       const state = readState();
-      const fleet = await graphql(s.gatewayPort, FLEET_QUERY);
+      const fleet = await fleetLists(s.gatewayPort);
       expect(fleet.errors).toBeUndefined();
       const demo = fleet.data.clusters.filter((c: { name: string }) => c.name === 'demo');
       expect(demo).toHaveLength(1);
@@ -226,7 +234,7 @@ if (reason) {
       await waitForReady(stack);
       expect(stack.output()).toContain(token);
       const state = readState();
-      const fleet = await graphql(s.gatewayPort, FLEET_QUERY);
+      const fleet = await fleetLists(s.gatewayPort);
       expect(fleet.errors).toBeUndefined();
       expect(fleet.data.sites).toHaveLength(1);
       expect(fleet.data.clusters).toHaveLength(1);

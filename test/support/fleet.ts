@@ -12,6 +12,9 @@ import { freePort } from './ports';
 import { REPO_ROOT } from './target';
 import { until } from './until';
 
+/** Selected in a mutation's payload so `gql` throws on a refusal (typed errors are data, not GraphQL errors). */
+export const USER_ERRORS = 'errors { ... on UserError { code message } }';
+
 export const POSTGRES_URL = process.env.TANDEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = 'nats://127.0.0.1:4222';
 const MAIN = {
@@ -170,19 +173,23 @@ export class Fleet {
     });
     const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
     if (body.errors) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
+    // A refused mutation answers with its payload's typed errors (when the query selects them).
+    const refused = Object.values(body.data ?? {}).flatMap((v) => ((v as { errors?: { message: string }[] } | null)?.errors ?? []));
+    if (refused.length > 0) throw new Error(`GraphQL refused: ${refused.map((e) => e.message).join('; ')}`);
     return body.data as T;
   }
 
   /** A site and a cluster holding every agent started so far. */
   async cluster(): Promise<{ clusterId: string; nodes: Map<string, string> }> {
-    const site = await this.gql<{ createSite: { aggregateId: string } }>('mutation { createSite(input: { name: "fleet" }) { aggregateId } }');
-    const cluster = await this.gql<{ createCluster: { aggregateId: string } }>('mutation($s: ID!) { createCluster(input: { siteId: $s, name: "c1" }) { aggregateId } }', { s: site.createSite.aggregateId });
+    const site = await this.gql<{ createSite: { aggregateId: string } }>(`mutation { createSite(input: { name: "fleet" }) { aggregateId ${USER_ERRORS} } }`);
+    const cluster = await this.gql<{ createCluster: { aggregateId: string } }>(`mutation($s: ID!) { createCluster(input: { siteId: $s, name: "c1" }) { aggregateId ${USER_ERRORS} } }`, { s: site.createSite.aggregateId });
     const clusterId = cluster.createCluster.aggregateId;
     const { nodes } = await until(async () => {
-      const r = await this.gql<{ nodes: { id: string; name: string }[] }>('{ nodes { id name } }');
-      return r.nodes.length >= this.agents.size ? r : undefined;
+      const r = await this.gql<{ storageNodes: { edges: { node: { id: string; name: string } }[] } }>('{ storageNodes { edges { node { id name } } } }');
+      const listed = r.storageNodes.edges.map((e) => e.node);
+      return listed.length >= this.agents.size ? { nodes: listed } : undefined;
     }, 'every agent registered in the read models', 30_000);
-    for (const n of nodes) await this.gql('mutation($n: ID!, $c: ID!) { addNodeToCluster(input: { nodeId: $n, clusterId: $c }) { aggregateId } }', { n: n.id, c: clusterId });
+    for (const n of nodes) await this.gql(`mutation($n: ID!, $c: ID!) { addNodeToCluster(input: { nodeId: $n, clusterId: $c }) { aggregateId ${USER_ERRORS} } }`, { n: n.id, c: clusterId });
     return { clusterId, nodes: new Map(nodes.map((n) => [n.name, n.id])) };
   }
 

@@ -10,20 +10,17 @@ import { openDatabaseFromSettings, ReadinessIndicators, type OrchestratorDatabas
 import type { GraphQLSchema } from 'graphql';
 import { connect, type NatsConnection } from 'nats';
 import { isAuthorized } from './auth/bearerToken';
-import { AlertsResolver } from './alerts/alerts.resolver';
-import { CommandMutations } from './commands/command.mutations';
 import { CommandSender } from './commands/commandSender';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './config';
 import { TOKEN_ACTOR, type GatewayContext } from './context';
 import { EventFeed } from './events/eventFeed';
-import { EventsResolver } from './events/events.resolver';
-import { ClusterResolver, DeviceResolver, NodeResolver, ReplicaResolver, SiteResolver } from './fleet/fleet.resolvers';
 import { FleetReader } from './fleet/fleetReader';
 import { operationGuardPlugin } from './limits/operationGuard.plugin';
 import { depthLimitRule } from './limits/queryLimits';
 import { connectionAuthorization, subscriptionGuard } from './limits/subscriptionGuard';
 import { GATEWAY_OBSERVABILITY, GatewayObservability, HealthController, MetricsController } from './health/health.controller';
 import { graphqlMetricsPlugin } from './metrics/graphqlMetrics.plugin';
+import { GATEWAY_RESOLVERS } from './schema/resolvers';
 
 export const GATEWAY_DATABASE = Symbol('GATEWAY_DATABASE');
 export const GATEWAY_NATS = Symbol('GATEWAY_NATS');
@@ -135,7 +132,7 @@ export class GatewayModule {
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, MetricsController],
-      providers: [ReadinessIndicators, SiteResolver, ClusterResolver, NodeResolver, DeviceResolver, ReplicaResolver, CommandMutations, EventsResolver, AlertsResolver],
+      providers: [ReadinessIndicators, ...GATEWAY_RESOLVERS],
     };
   }
 }

@@ -20,7 +20,7 @@ export function readyReport({ options: o, nats, graphqlUrl, token, fleet, nodeCo
   // `tandem events tail` reads the same environment: repeat what differs from the defaults.
   const natsEnv = [`NATS_URL=${nats.url}`, ...['TANDEM_SUBJECT_PREFIX', 'TANDEM_EVENTS_STREAM'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)].join(' ');
   const tokenWhere = token.source === 'environment' ? 'from TANDEM_API_TOKEN' : `${token.source === 'generated' ? 'generated, ' : ''}kept in ${token.file}`;
-  const mutation = 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { aggregateId device { id name sizeBytes } } }';
+  const mutation = 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { aggregateId device { id name sizeBytes } errors { ... on UserError { code message } } } }';
   const body = JSON.stringify({
     query: mutation,
     variables: { input: { clusterId: fleet.clusterId, name: 'disk1', sizeBytes: 1024 ** 3, replicas: [{ nodeId: first.nodeId, priority: 100 }] } },
@@ -46,7 +46,7 @@ export function readyReport({ options: o, nats, graphqlUrl, token, fleet, nodeCo
       `    curl -s ${graphqlUrl} -H 'content-type: application/json' -H 'authorization: Bearer ${token.token}' \\`,
       `      -d '${body}'`,
       '  The nodes and where their disks are:',
-      `    curl -s ${graphqlUrl} -H 'content-type: application/json' -d '{"query":"{ nodes { id name clusterId portals { host port } devices { id name } } }"}'`,
+      `    curl -s ${graphqlUrl} -H 'content-type: application/json' -d '{"query":"{ storageNodes { edges { node { id name clusterId portals { host port } devices { id name } } } } }"}'`,
       `  ${first.name}'s targets (a device appears as iqn.2026-11.io.tandem:<deviceId> once exported):`,
       `    iscsi-ls -s iscsi://${formatEndpoint(firstNode.iscsi)}`,
       '  The event stream:',

@@ -1,11 +1,12 @@
-/** `alerts(active, severity, subject)` over the alerts read model, and the live `alertChanged` subscription. */
+/** `alerts(first, after, active, severity, subject)`, a connection over the alerts read model, and the live `alertChanged` subscription. */
 import { Inject } from '@nestjs/common';
 import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { AlertEntity } from '@tandem/orchestrator';
 import { gatewayError } from '../errors';
 import { EventFeed } from '../events/eventFeed';
 import { FleetReader } from '../fleet/fleetReader';
-import { Alert, AlertChange, AlertSeverity, toAlert } from './alert.models';
+import { assertFirst, connectionOf, decodeCursor, type Connection } from '../relay/connection';
+import { Alert, AlertChange, AlertConnection, AlertSeverity, toAlert } from './alert.models';
 
 export const MAX_ALERTS = 1000;
 
@@ -16,17 +17,19 @@ export class AlertsResolver {
     @Inject(EventFeed) private readonly feed: EventFeed,
   ) {}
 
-  @Query(() => [Alert], { description: 'Alerts, newest first: active ones only with `active: true`, cleared ones with `false`; of one severity; about one subject (node, device or cluster id, or a link id).' })
+  @Query(() => AlertConnection, { description: 'Alerts, newest first: active ones only with `active: true`, cleared ones with `false`; of some severities; about one subject (node, device or cluster id, or a link id).' })
   async alerts(
+    @Args('first', { type: () => Int, defaultValue: 200, description: `At most ${MAX_ALERTS}.` }) first: number,
+    @Args('after', { type: () => String, nullable: true, description: 'A cursor (`pageInfo.endCursor`); the page starts after it.' }) after?: string | null,
     @Args('active', { type: () => Boolean, nullable: true }) active?: boolean | null,
-    @Args('severity', { type: () => AlertSeverity, nullable: true }) severity?: AlertSeverity | null,
+    @Args('severity', { type: () => [AlertSeverity], nullable: true, description: 'Any of these.' }) severity?: AlertSeverity[] | null,
     @Args('subject', { type: () => ID, nullable: true, description: 'A subject id; a node id also matches the links from that node.' }) subject?: string | null,
-    @Args('first', { type: () => Int, defaultValue: 200, description: `At most ${MAX_ALERTS}.` }) first = 200,
-  ): Promise<Alert[]> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_ALERTS) throw gatewayError('BAD_USER_INPUT', `first: must be between 1 and ${MAX_ALERTS}`);
+  ): Promise<Connection<Alert>> {
+    assertFirst(first, MAX_ALERTS);
     if (subject && !/^[0-9A-Za-z_-]{1,80}$/.test(subject)) throw gatewayError('BAD_USER_INPUT', 'subject: an id of a node, device, cluster or link (letters, digits, - and _)');
-    const rows = await this.fleet.alerts({ active: active ?? undefined, severity: severity ?? undefined, subject: subject ?? undefined, limit: first });
-    return rows.map(toAlert);
+    const cursor = after ? decodeCursor('Alert', after, ['number', 'string']) : undefined;
+    const page = this.fleet.alerts({ active: active ?? undefined, severity: severity ?? undefined, subject: subject ?? undefined }, first, cursor ? Number(cursor[0]) : undefined);
+    return connectionOf('Alert', await page.rows, first, (row) => [row.raisedPosition, row.alertId], toAlert, page.count);
   }
 
   @Subscription(() => AlertChange, { resolve: (change: AlertChange) => change, description: 'Alerts raised and cleared from now on (optionally about one subject).' })

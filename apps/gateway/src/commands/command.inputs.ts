@@ -1,8 +1,10 @@
 /**
- * Mutation inputs mirror the contracts' command payloads field for field; the contracts' zod schemas do the
- * validation (ids are UUIDs, names, sizes, enums), so GraphQL types stay loose (ID, String) and errors stay one shape.
+ * Mutation inputs mirror the contracts' command payloads field for field. Closed sets are GraphQL enums (whose
+ * values are the contracts' spellings); the contracts' zod schemas check the rest (UUIDs, names, sizes) and their
+ * refusals come back as the payload's InvalidInputError.
  */
-import { Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
+import { Field, ID, InputType, Int } from '@nestjs/graphql';
+import { CacheMode, HaStrategy, InitialSync, PathPreference, StoreKind } from '../fleet/fleet.enums';
 import { SafeIntScalar } from '../scalars/scalars';
 
 @InputType()
@@ -40,7 +42,7 @@ export class CreateClusterInput {
   @Field(() => ID, { nullable: true }) clusterId?: string;
   @Field(() => ID) siteId!: string;
   @Field() name!: string;
-  @Field({ nullable: true, description: '`heartbeat` (default) or `node-majority`.' }) haStrategy?: string;
+  @Field(() => HaStrategy, { nullable: true, description: 'Default HEARTBEAT.' }) haStrategy?: HaStrategy;
   @Field(() => AddressInput, { nullable: true, description: 'Tie-breaker for node-majority.' }) witness?: AddressInput;
 }
 
@@ -97,37 +99,10 @@ export class CreateDeviceInput {
   @Field() name!: string;
   @Field(() => SafeIntScalar) sizeBytes!: number;
   @Field(() => Int, { nullable: true, description: '512 (default) or 4096.' }) sectorSize?: number;
-  @Field({ nullable: true, description: '`FLAT` (default) or `LSFS`.' }) storeKind?: string;
-  @Field({ nullable: true, description: '`none`, `write-through` (default) or `write-back`.' }) cacheMode?: string;
+  @Field(() => StoreKind, { nullable: true, description: 'Default FLAT.' }) storeKind?: StoreKind;
+  @Field(() => CacheMode, { nullable: true, description: 'Default WRITE_THROUGH.' }) cacheMode?: CacheMode;
   @Field(() => [ReplicaInput]) replicas!: ReplicaInput[];
 }
-
-export enum FailoverStrategy {
-  HEARTBEAT = 'heartbeat',
-  NODE_MAJORITY = 'node-majority',
-}
-registerEnumType(FailoverStrategy, {
-  name: 'FailoverStrategy',
-  description:
-    'HEARTBEAT: with every sync link down, a partner answering on the heartbeat makes the lower-priority replica block; a silent one is presumed dead. ' +
-    'NODE_MAJORITY: a replica serves only while it reaches a majority of the replicas (+ the witness).',
-});
-
-export enum InitialSync {
-  CLEAR_BOTH = 'CLEAR_BOTH',
-  SYNC_FROM = 'SYNC_FROM',
-  NONE = 'NONE',
-}
-registerEnumType(InitialSync, {
-  name: 'InitialSync',
-  description: 'CLEAR_BOTH: new empty replicas; SYNC_FROM: copy syncFromNodeId\'s data to the others before they serve; NONE: the administrator vouches the replicas already match.',
-});
-
-export enum PathPreference {
-  OPTIMIZED = 'optimized',
-  NON_OPTIMIZED = 'non-optimized',
-}
-registerEnumType(PathPreference, { name: 'PathPreference', description: "ALUA state of a replica's paths while it serves (asymmetric set-ups mark some nodes NON_OPTIMIZED)." });
 
 @InputType()
 export class HaReplicaInput {
@@ -136,7 +111,7 @@ export class HaReplicaInput {
   @Field(() => [AddressInput], { nullable: true, description: "Sync link endpoints; default: the node's registered ones." }) syncAddresses?: AddressInput[];
   @Field(() => [AddressInput], { nullable: true, description: "Heartbeat endpoints; default: the node's registered ones." }) heartbeatAddresses?: AddressInput[];
   @Field(() => PathPreference, { nullable: true, description: 'Default OPTIMIZED.' }) paths?: PathPreference;
-  @Field({ nullable: true, description: "`FLAT` or `LSFS` for this replica; default: the device's." }) storeKind?: string;
+  @Field(() => StoreKind, { nullable: true, description: "This replica's store kind; default: the device's." }) storeKind?: StoreKind;
 }
 
 @InputType()
@@ -146,10 +121,10 @@ export class CreateHaDeviceInput {
   @Field() name!: string;
   @Field(() => SafeIntScalar) sizeBytes!: number;
   @Field(() => Int, { nullable: true, description: '512 (default) or 4096.' }) sectorSize?: number;
-  @Field({ nullable: true, description: '`FLAT` (default) or `LSFS`.' }) storeKind?: string;
-  @Field({ nullable: true, description: '`none`, `write-through` (default) or `write-back`.' }) cacheMode?: string;
+  @Field(() => StoreKind, { nullable: true, description: 'Default FLAT.' }) storeKind?: StoreKind;
+  @Field(() => CacheMode, { nullable: true, description: 'Default WRITE_THROUGH.' }) cacheMode?: CacheMode;
   @Field(() => [HaReplicaInput], { description: '2 or 3 replicas, each on its own node.' }) replicas!: HaReplicaInput[];
-  @Field(() => FailoverStrategy, { nullable: true, description: 'Default HEARTBEAT.' }) strategy?: FailoverStrategy;
+  @Field(() => HaStrategy, { nullable: true, description: 'Default HEARTBEAT.' }) strategy?: HaStrategy;
   @Field(() => [AddressInput], { nullable: true, description: '`tandem witness` endpoints (UDP), for NODE_MAJORITY.' }) witness?: AddressInput[];
   @Field(() => InitialSync, { nullable: true, description: 'Default CLEAR_BOTH.' }) initialSync?: InitialSync;
   @Field(() => ID, { nullable: true, description: 'With SYNC_FROM: the node whose replica holds the data.' }) syncFromNodeId?: string;

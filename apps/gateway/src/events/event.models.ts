@@ -1,7 +1,8 @@
-/** Events as GraphQL sees them, and Relay-style connections over the log (cursor = global position). */
+/** Events as GraphQL sees them, the Relay connection over the log (cursor = global position), and change notifications. */
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { JsonScalar, SafeIntScalar } from '../scalars/scalars';
-import { Device, Node } from '../fleet/fleet.models';
+import { Device, StorageNode } from '../fleet/fleet.models';
+import { PageInfo } from '../relay/connection';
 
 @ObjectType({ description: 'One event of the log.' })
 export class Event {
@@ -23,29 +24,21 @@ export class EventEdge {
 }
 
 @ObjectType()
-export class PageInfo {
-  @Field() hasNextPage!: boolean;
-  @Field({ description: 'Always false: the log is paged forward only.' }) hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-@ObjectType()
 export class EventConnection {
   @Field(() => [EventEdge]) edges!: EventEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@ObjectType({ description: 'An event of one device, with the device as the read models hold it after the event (null once deleted).' })
+@ObjectType({ description: "An event about one device (its own, its replicas' reports and HA transitions, alerts about it), with the device as the read models hold it after the event (null once deleted)." })
 export class DeviceChange {
   @Field(() => ID) deviceId!: string;
   @Field(() => Event) event!: Event;
   @Field(() => Device, { nullable: true }) device!: Device | null;
 }
 
-@ObjectType({ description: 'An event of one node, with the node as the read models hold it after the event.' })
-export class NodeChange {
+@ObjectType({ description: 'An event of one storage node, with the node as the read models hold it after the event.' })
+export class StorageNodeChange {
   @Field(() => ID) nodeId!: string;
   @Field(() => Event) event!: Event;
-  @Field(() => Node, { nullable: true }) node!: Node | null;
+  @Field(() => StorageNode, { nullable: true }) storageNode!: StorageNode | null;
 }

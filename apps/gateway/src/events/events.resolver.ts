@@ -1,4 +1,4 @@
-/** `events` (paged over the event store), and live `events` / `deviceChanged` / `nodeChanged` subscriptions fed from JetStream. */
+/** `events` (paged over the event store), and live `events` / `deviceChanged` / `storageNodeChanged` subscriptions fed from JetStream. */
 import { Inject } from '@nestjs/common';
 import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { tandemContracts, type TandemEventType } from '@tandem/contracts';
@@ -7,7 +7,8 @@ import type { PublishedEvent } from '@tandem/orchestrator';
 import { gatewayError } from '../errors';
 import { toDevice, toNode } from '../fleet/fleet.models';
 import { FleetReader } from '../fleet/fleetReader';
-import { DeviceChange, Event, EventConnection, NodeChange } from './event.models';
+import { deviceIdOf } from './deviceEvents';
+import { DeviceChange, Event, EventConnection, StorageNodeChange } from './event.models';
 import { EventFeed } from './eventFeed';
 
 export const MAX_PAGE_SIZE = 500;
@@ -78,25 +79,33 @@ export class EventsResolver {
     return mapIterator(await this.feed.follow(subject), async (e) => toEvent(e));
   }
 
-  @Subscription(() => DeviceChange, { resolve: (change: DeviceChange) => change, description: 'Device events from now on (one device, or all).' })
+  @Subscription(() => DeviceChange, {
+    resolve: (change: DeviceChange) => change,
+    description: "Events about devices from now on (one device, or all): the device's own, its replicas' reports and HA transitions (ReplicaExported, ResyncProgress, DeviceBlocked, …) and alerts raised or cleared about it.",
+  })
   async deviceChanged(@Args('deviceId', { type: () => ID, nullable: true }) deviceId?: string | null): Promise<AsyncIterableIterator<DeviceChange>> {
-    const source = await this.feed.follow('tandem.evt.device.>', (e) => !deviceId || (e.data as { deviceId?: string }).deviceId === deviceId);
+    // Replica and alert events travel on their own subjects (tandem.evt.replica.*, tandem.evt.alert.*): one consumer
+    // on every event keeps their order (one filter subject only: NATS 2.9), and deviceIdOf picks the device's.
+    const source = await this.feed.follow('tandem.evt.>', (e) => {
+      const id = deviceIdOf(e);
+      return id !== undefined && (!deviceId || id === deviceId);
+    });
     return mapIterator(source, async (e) => {
-      const id = (e.data as { deviceId: string }).deviceId;
+      const id = deviceIdOf(e)!;
       await this.fleet.waitForProjection(e.globalPosition);
       const row = await this.fleet.loaders({ cache: false }).device.load(id);
       return { deviceId: id, event: toEvent(e), device: row ? toDevice(row) : null };
     });
   }
 
-  @Subscription(() => NodeChange, { resolve: (change: NodeChange) => change, description: 'Node events from now on (one node, or all).' })
-  async nodeChanged(@Args('nodeId', { type: () => ID, nullable: true }) nodeId?: string | null): Promise<AsyncIterableIterator<NodeChange>> {
+  @Subscription(() => StorageNodeChange, { resolve: (change: StorageNodeChange) => change, description: 'Storage node events from now on (one node, or all).' })
+  async storageNodeChanged(@Args('nodeId', { type: () => ID, nullable: true }) nodeId?: string | null): Promise<AsyncIterableIterator<StorageNodeChange>> {
     const source = await this.feed.follow('tandem.evt.node.>', (e) => !nodeId || (e.data as { nodeId?: string }).nodeId === nodeId);
     return mapIterator(source, async (e) => {
       const id = (e.data as { nodeId: string }).nodeId;
       await this.fleet.waitForProjection(e.globalPosition);
       const row = await this.fleet.loaders({ cache: false }).node.load(id);
-      return { nodeId: id, event: toEvent(e), node: row ? toNode(row) : null };
+      return { nodeId: id, event: toEvent(e), storageNode: row ? toNode(row) : null };
     });
   }
 }

@@ -1,27 +1,19 @@
-/** Queries over the read models, nested fields through DataLoaders, and `device(id, atPosition)` time travel. */
+/** Lookups by id and nested fields of the fleet (through DataLoaders), and `device(id, atPosition)` time travel. */
 import { Inject } from '@nestjs/common';
 import { Args, Context, ID, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { deviceHealth, nodeHealth, type DeviceHealth, type NodeRow } from '@tandem/orchestrator';
+import type { DeviceHealth } from '@tandem/orchestrator';
 import type { GatewayContext } from '../context';
 import { gatewayError } from '../errors';
 import { SafeIntScalar } from '../scalars/scalars';
-import { Cluster, Device, DeviceState, Node, NodeHealth, Replica, ReplicaExport, ReplicaState, Site, toCluster, toDevice, toNode, toReplica, toSite } from './fleet.models';
+import { deviceHealthOf, nodeHealthOf } from './derivedHealth';
+import { DeviceState, NodeHealth, ReplicaExport, ReplicaState } from './fleet.enums';
+import { Cluster, Device, Replica, Site, StorageNode, toCluster, toDevice, toNode, toReplica, toSite } from './fleet.models';
+import { assertUuid } from './fleet.queries';
 import { DeviceHealthView, toDeviceHealthView } from './health.models';
 import { FleetReader } from './fleetReader';
 
-const assertUuid = (id: string, what: string) => {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw gatewayError('BAD_USER_INPUT', `${what}: must be a UUID`);
-};
-
 @Resolver(() => Site)
 export class SiteResolver {
-  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
-
-  @Query(() => [Site], { description: 'Every site, by name.' })
-  async sites(): Promise<Site[]> {
-    return (await this.fleet.sites()).map((row) => toSite(row));
-  }
-
   @Query(() => Site, { nullable: true })
   async site(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Site | null> {
     assertUuid(id, 'id');
@@ -38,14 +30,6 @@ export class SiteResolver {
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
-  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
-
-  @Query(() => [Cluster], { description: 'Clusters, by name; only those of `siteId` when given.' })
-  async clusters(@Args('siteId', { type: () => ID, nullable: true }) siteId?: string): Promise<Cluster[]> {
-    if (siteId) assertUuid(siteId, 'siteId');
-    return (await this.fleet.clusters(siteId ?? undefined)).map((row) => toCluster(row));
-  }
-
   @Query(() => Cluster, { nullable: true })
   async cluster(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Cluster | null> {
     assertUuid(id, 'id');
@@ -59,8 +43,8 @@ export class ClusterResolver {
     return row ? toSite(row, cluster.asOf) : null;
   }
 
-  @ResolveField(() => [Node])
-  async nodes(@Parent() cluster: Cluster, @Context() ctx: GatewayContext): Promise<Node[]> {
+  @ResolveField(() => [StorageNode])
+  async nodes(@Parent() cluster: Cluster, @Context() ctx: GatewayContext): Promise<StorageNode[]> {
     if (cluster.asOf) return cluster.asOf.nodes.filter((n) => n.clusterId === cluster.id).map((n) => toNode(n, cluster.asOf));
     return (await ctx.loaders.nodesOfCluster.load(cluster.id)).map((row) => toNode(row));
   }
@@ -72,52 +56,44 @@ export class ClusterResolver {
   }
 }
 
-@Resolver(() => Node)
+@Resolver(() => StorageNode)
 export class NodeResolver {
-  constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
-
-  @Query(() => [Node], { description: 'Registered nodes, by name; only those of `clusterId` when given.' })
-  async nodes(@Args('clusterId', { type: () => ID, nullable: true }) clusterId?: string): Promise<Node[]> {
-    if (clusterId) assertUuid(clusterId, 'clusterId');
-    return (await this.fleet.nodes(clusterId ?? undefined)).map((row) => toNode(row));
-  }
-
-  @Query(() => Node, { nullable: true })
-  async node(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Node | null> {
+  @Query(() => StorageNode, { nullable: true })
+  async storageNode(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<StorageNode | null> {
     assertUuid(id, 'id');
     const row = await ctx.loaders.node.load(id);
     return row ? toNode(row) : null;
   }
 
   @ResolveField(() => Cluster, { nullable: true })
-  async cluster(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Cluster | null> {
+  async cluster(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<Cluster | null> {
     if (!node.clusterId) return null;
     const row = node.asOf ? node.asOf.clusters.find((c) => c.clusterId === node.clusterId) : await ctx.loaders.cluster.load(node.clusterId);
     return row ? toCluster(row, node.asOf) : null;
   }
 
   @ResolveField(() => NodeHealth, { nullable: true, description: 'UNREACHABLE from liveness, else its agent\'s word and the active alerts about it; null before its first report.' })
-  async health(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<NodeHealth | null> {
+  async health(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<NodeHealth | null> {
     return (await this.healthOf(node, ctx)).state as NodeHealth | null;
   }
 
   @ResolveField(() => [String], { description: 'Why it is not OK: unreachable, disk nearly full, sync links down or slow, cache flush estimate too long.' })
-  async healthReasons(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<string[]> {
+  async healthReasons(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<string[]> {
     return (await this.healthOf(node, ctx)).reasons;
   }
 
   @ResolveField(() => Date, { nullable: true, description: 'When the orchestrator last heard its telemetry (not time-travelled: an observation, not an event).' })
-  async lastSeenAt(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Date | null> {
+  async lastSeenAt(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<Date | null> {
     return node.asOf ? null : ctx.loaders.lastSeen.load(node.id);
   }
 
-  private async healthOf(node: Node, ctx: GatewayContext) {
+  private async healthOf(node: StorageNode, ctx: GatewayContext) {
     const alerts = node.asOf ? node.asOf.alerts.filter((a) => a.active) : await ctx.loaders.activeAlerts();
-    return nodeHealth({ nodeId: node.id, reachable: node.reachable, reachabilityChangedAt: node.reachabilityChangedAt, health: node.healthRow, healthReason: node.healthReason }, alerts);
+    return nodeHealthOf({ nodeId: node.id, reachable: node.reachable, reachabilityChangedAt: node.reachabilityChangedAt, health: node.healthRow, healthReason: node.healthReason }, alerts);
   }
 
   @ResolveField(() => [Device], { description: 'Devices with a replica on this node.' })
-  async devices(@Parent() node: Node, @Context() ctx: GatewayContext): Promise<Device[]> {
+  async devices(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<Device[]> {
     if (node.asOf) return node.asOf.devices.filter((d) => d.replicas.some((r) => r.nodeId === node.id)).map((d) => toDevice(d, node.asOf));
     return (await ctx.loaders.devicesOfNode.load(node.id)).map((row) => toDevice(row));
   }
@@ -126,12 +102,6 @@ export class NodeResolver {
 @Resolver(() => Device)
 export class DeviceResolver {
   constructor(@Inject(FleetReader) private readonly fleet: FleetReader) {}
-
-  @Query(() => [Device], { description: 'Devices, by name; only those of `clusterId` when given.' })
-  async devices(@Args('clusterId', { type: () => ID, nullable: true }) clusterId?: string): Promise<Device[]> {
-    if (clusterId) assertUuid(clusterId, 'clusterId');
-    return (await this.fleet.devices(clusterId ?? undefined)).map((row) => toDevice(row));
-  }
 
   @Query(() => Device, {
     nullable: true,
@@ -184,19 +154,15 @@ export class DeviceResolver {
     return toDeviceHealthView(await this.healthOf(device, ctx));
   }
 
-  private async healthOf(device: Device, ctx: GatewayContext): Promise<DeviceHealth> {
-    const ids = device.replicaRows.map((r) => r.nodeId);
-    const rows = device.asOf ? ids.map((id) => device.asOf?.nodes.find((n) => n.nodeId === id)) : await ctx.loaders.node.loadMany(ids);
-    const nodes = new Map<string, NodeRow>();
-    rows.forEach((row) => row && !(row instanceof Error) && nodes.set(row.nodeId, row));
-    return deviceHealth({ replicas: device.replicaRows }, (id) => nodes.get(id));
+  private healthOf(device: Device, ctx: GatewayContext): Promise<DeviceHealth> {
+    return deviceHealthOf(device.replicaRows, ctx, device.asOf?.nodes);
   }
 }
 
 @Resolver(() => Replica)
 export class ReplicaResolver {
-  @ResolveField(() => Node, { nullable: true })
-  async node(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<Node | null> {
+  @ResolveField(() => StorageNode, { nullable: true })
+  async node(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<StorageNode | null> {
     const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
     return row ? toNode(row, replica.asOf) : null;
   }

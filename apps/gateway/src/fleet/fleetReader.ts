@@ -23,6 +23,16 @@ import {
   type SiteRow,
 } from '@tandem/orchestrator';
 import { In } from 'typeorm';
+import type { SortKey } from '../relay/connection';
+
+/** The top-level fleet lists: their entity, id column and the columns their filters compare. */
+const LISTS = {
+  sites: { entity: SiteEntity, id: 'site_id', columns: {} as Record<string, string> },
+  clusters: { entity: ClusterEntity, id: 'cluster_id', columns: { siteId: 'site_id' } as Record<string, string> },
+  nodes: { entity: NodeEntity, id: 'node_id', columns: { clusterId: 'cluster_id' } as Record<string, string> },
+  devices: { entity: DeviceEntity, id: 'device_id', columns: { clusterId: 'cluster_id' } as Record<string, string> },
+};
+export type FleetList = keyof typeof LISTS;
 
 export interface FleetLoaders {
   site: DataLoader<string, SiteRow | undefined>;
@@ -49,29 +59,39 @@ export class FleetReader {
     return this.db.dataSource.manager;
   }
 
-  sites(): Promise<SiteRow[]> {
-    return this.manager.find(SiteEntity, { order: { name: 'ASC' } });
+  /** Every row of a fleet list in (name, id) order, optionally of one site/cluster (for filters derived in memory). */
+  all<R extends object>(list: FleetList, filter: Record<string, string | undefined> = {}): Promise<R[]> {
+    return this.byName(list, filter).getMany() as Promise<R[]>;
   }
 
-  clusters(siteId?: string): Promise<ClusterRow[]> {
-    return this.manager.find(ClusterEntity, { where: siteId ? { siteId } : {}, order: { name: 'ASC' } });
+  /** One page of a fleet list: `first + 1` rows after the cursor's (name, id), and a lazy count of the filtered rows. */
+  page<R extends object>(list: FleetList, filter: Record<string, string | undefined>, first: number, after?: SortKey): { rows: Promise<R[]>; count: () => Promise<number> } {
+    const q = this.byName(list, filter);
+    const count = () => this.byName(list, filter).getCount();
+    if (after) q.andWhere(`(e.name COLLATE "C", e.${LISTS[list].id}) > (:afterName COLLATE "C", :afterId)`, { afterName: after[0], afterId: after[1] });
+    return { rows: q.limit(first + 1).getMany() as Promise<R[]>, count };
   }
 
-  nodes(clusterId?: string): Promise<NodeRow[]> {
-    return this.manager.find(NodeEntity, { where: clusterId ? { clusterId } : {}, order: { name: 'ASC' } });
+  private byName(list: FleetList, filter: Record<string, string | undefined>) {
+    const { entity, id, columns } = LISTS[list];
+    const q = this.manager.createQueryBuilder(entity, 'e');
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) q.andWhere(`e.${columns[key]} = :${key}`, { [key]: value });
+    // Byte order ("C"), the order JS pages in memory with (relay/connection.ts compareText).
+    return q.orderBy('e.name COLLATE "C"', 'ASC').addOrderBy(`e.${id}`, 'ASC');
   }
 
-  devices(clusterId?: string): Promise<DeviceRow[]> {
-    return this.manager.find(DeviceEntity, { where: clusterId ? { clusterId } : {}, order: { name: 'ASC' } });
-  }
-
-  /** Alerts, newest first. A `subject` node id also matches the links from that node. */
-  alerts(filter: { active?: boolean; severity?: string; subject?: string; limit: number }): Promise<AlertRow[]> {
-    const q = this.manager.createQueryBuilder(AlertEntity, 'a').orderBy('a.raised_position', 'DESC').limit(filter.limit);
-    if (filter.active !== undefined) q.andWhere('a.active = :active', { active: filter.active });
-    if (filter.severity) q.andWhere('a.severity = :severity', { severity: filter.severity });
-    if (filter.subject) q.andWhere("(a.subject_id = :subject OR a.subject_id LIKE :links)", { subject: filter.subject, links: `${filter.subject}\\_%` });
-    return q.getMany();
+  /** Alerts, newest first, `first + 1` after the cursor's raised position. A `subject` node id also matches the links from that node. */
+  alerts(filter: { active?: boolean; severity?: string[]; subject?: string }, first: number, afterPosition?: number): { rows: Promise<AlertRow[]>; count: () => Promise<number> } {
+    const where = () => {
+      const q = this.manager.createQueryBuilder(AlertEntity, 'a');
+      if (filter.active !== undefined) q.andWhere('a.active = :active', { active: filter.active });
+      if (filter.severity && filter.severity.length > 0) q.andWhere('a.severity IN (:...severity)', { severity: filter.severity });
+      if (filter.subject) q.andWhere('(a.subject_id = :subject OR a.subject_id LIKE :links)', { subject: filter.subject, links: `${filter.subject}\\_%` });
+      return q;
+    };
+    const q = where().orderBy('a.raised_position', 'DESC').limit(first + 1);
+    if (afterPosition !== undefined) q.andWhere('a.raised_position < :afterPosition', { afterPosition });
+    return { rows: q.getMany(), count: () => where().getCount() };
   }
 
   /** The whole fleet right after the event at `position` (the orchestrator's time travel: a replay into memory). */

@@ -2,6 +2,7 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import type { DeviceHealth } from '@tandem/orchestrator';
 import { SafeIntScalar } from '../scalars/scalars';
+import { ResyncKind } from './fleet.enums';
 
 @ObjectType({ description: 'One replica as device health sees it.' })
 export class ReplicaHealthView {
@@ -16,7 +17,7 @@ export class ReplicaHealthView {
 export class ResyncProgressView {
   @Field(() => ID) sourceNodeId!: string;
   @Field(() => ID) targetNodeId!: string;
-  @Field({ description: '`fast` (dirty regions only) or `full`.' }) kind!: string;
+  @Field(() => ResyncKind) kind!: ResyncKind;
   @Field(() => SafeIntScalar) doneBytes!: number;
   @Field(() => SafeIntScalar) totalBytes!: number;
   @Field(() => SafeIntScalar, { nullable: true, description: 'From the resync start to its last progress report.' }) bytesPerSecond!: number | null;
@@ -37,4 +38,4 @@ export class DeviceHealthView {
   @Field(() => Int) replicaCount!: number;
 }
 
-export const toDeviceHealthView = (h: DeviceHealth): DeviceHealthView => ({ ...h });
+export const toDeviceHealthView = (h: DeviceHealth): DeviceHealthView => ({ ...h, resyncs: h.resyncs.map((r) => ({ ...r, kind: r.kind as ResyncKind })) });

@@ -62,7 +62,7 @@ describeWithInfrastructure('health and metrics endpoints', { nats: true }, (infr
   });
 
   it('gateway: a GraphQL request is timed by operation name; the co-located orchestrator series are on the same page', async () => {
-    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query HealthSpecSites { sites { id } }' }) });
+    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query HealthSpecSites { sites { edges { node { id } } } }' }) });
     expect(response.status).toBe(200);
     const m = parsePrometheus((await httpGet(`${gatewayBase}/metrics`)).body);
     const h = histogram(m, 'tandem_graphql_request_duration_seconds', { operation: 'HealthSpecSites', type: 'query', outcome: 'ok' });
