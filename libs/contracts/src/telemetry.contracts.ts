@@ -27,7 +27,7 @@ export const deviceTelemetrySchema = z
                 state: z.string().max(32),
                 linksUp: z.number().int().min(0),
                 linksConfigured: z.number().int().min(0),
-                /** Best round trip over the live links; null before one was measured. */
+                /** The slowest live link's smallest round trip over the interval (a busy host only ever adds to a ping); null before one was measured. */
                 rttMicros: z.number().int().min(0).nullable(),
               })
               .strict(),

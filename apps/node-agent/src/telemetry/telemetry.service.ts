@@ -125,7 +125,7 @@ export class TelemetryService implements OnApplicationBootstrap, OnModuleDestroy
   }
 }
 
-/** Each partner's sync links now: how many are up of those configured, and the best round trip. */
+/** Each partner's sync links now: how many are up of those configured, and the slowest link's round-trip floor. */
 function haLinks(ha: HaDevice | undefined): LunTelemetry['ha'] {
   if (!ha) return undefined;
   return {
@@ -134,7 +134,8 @@ function haLinks(ha: HaDevice | undefined): LunTelemetry['ha'] {
       state: p.state,
       linksUp: p.channel.linkCount,
       linksConfigured: p.cfg.sync.length,
-      rttMicros: p.channel.rttMicros >= 0 ? Math.round(p.channel.rttMicros) : null,
+      // The floor over the interval's pings: one ping delayed by a busy host is not a slow link.
+      rttMicros: ((rtt) => (rtt >= 0 ? Math.round(rtt) : null))(p.channel.takeRttFloor()),
     })),
   };
 }

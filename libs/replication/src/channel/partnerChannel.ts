@@ -75,6 +75,13 @@ export class PartnerChannel {
     return best;
   }
 
+  /** The slowest live link's round-trip floor since the last call (see SyncLink.takeRttFloor), −1 when none measured. */
+  takeRttFloor(): number {
+    let worst = -1;
+    for (const l of this.links) worst = Math.max(worst, l.takeRttFloor());
+    return worst;
+  }
+
   /** Ping round trips per link index (link i: our sync address i to the partner's), kept across reconnects. */
   readonly rttHistograms: BucketHistogram[] = [];
 

@@ -31,6 +31,8 @@ export class SyncLink {
   /** Every answered ping's round trip goes here too (set by the channel: it outlives reconnects). */
   rttHistogram: BucketHistogram | null = null;
   private pingSentAt = 0n;
+  /** Smallest round trip since the last `takeRttFloor` (−1: none yet). */
+  private rttFloor = -1;
 
   constructor(
     readonly socket: Socket,
@@ -45,6 +47,7 @@ export class SyncLink {
       if (h.type === FrameType.Ping) {
         if (h.flags & PONG) {
           this.rttMicros = Number((process.hrtime.bigint() - this.pingSentAt) / 1000n);
+          if (this.rttFloor < 0 || this.rttMicros < this.rttFloor) this.rttFloor = this.rttMicros;
           this.rttHistogram?.observe(this.rttMicros / 1e6);
         } else {
           this.send(FrameType.Ping, PONG, h.requestId, 0, 0);
@@ -57,6 +60,16 @@ export class SyncLink {
     socket.on('close', () => this.close('connection closed'));
     this.timer = setInterval(() => this.tick(), options.pingIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * The smallest round trip since the last call (the last one when none came since), and starts a new window: the
+   * link's latency without the scheduling noise of a busy host, which only ever adds to a ping's time.
+   */
+  takeRttFloor(): number {
+    const floor = this.rttFloor >= 0 ? this.rttFloor : this.rttMicros;
+    this.rttFloor = -1;
+    return floor;
   }
 
   /** Bytes from the socket (whoever owns its reads routes them here); `chunk` is valid only during the call. */
