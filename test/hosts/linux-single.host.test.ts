@@ -3,11 +3,12 @@
 // blkdiscard reaching the store, sg_persist, and an online resize through a node agent. One boot for the group.
 import * as fs from 'fs';
 import * as path from 'path';
-import { bootGuest, BootResult, GuestResult, GUEST_CACHE, GUEST_INITIATOR, HOST_FROM_GUEST, hostGuideFiles, prepareGuestImage } from '../support/guest';
+import { prepareGuestImage } from '../support/guest';
 import { makeTempDir, MiB, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 import { skipWithReason } from '../support/tools';
 import { AgentLun, startAgentLun } from './agentLun';
+import { groupPassed, GroupRun, runScenarioGroup } from './scenarioGroup';
 
 const IQN = 'iqn.2026-12.io.tandem:host-tier-single';
 const LUN_BYTES = 320 * MiB; // mkfs.xfs refuses file systems under 300 MB; the LUNs are thin, so this costs nothing
@@ -31,8 +32,7 @@ if ('reason' in image) {
     let dir: string;
     let target: RunningTarget | undefined;
     let agent: AgentLun | undefined;
-    let boot: BootResult;
-    const seen = new Map<string, GuestResult>();
+    let run: GroupRun;
     const stores: Record<string, string> = {};
 
     beforeAll(async () => {
@@ -52,53 +52,37 @@ if ('reason' in image) {
       stores.lsfs = target.lunFile(1);
       stores.flat4k = target.lunFile(2);
       agent = await startAgentLun(dir, AGENT_BYTES);
-      const share = path.join(dir, 'share');
-      fs.mkdirSync(share);
-      const params = { HOST: HOST_FROM_GUEST, PORT: target.port, IQN, AGENT_PORT: agent.port, AGENT_IQN: agent.iqn, AGENT_NEW_SIZE: AGENT_GROWN };
-      boot = await bootGuest({
+      run = await runScenarioGroup({
+        name: 'linux-single',
         image,
-        shareDir: share,
-        scenario: fs.readFileSync(path.join(__dirname, 'linux-single.scenario.sh'), 'utf8'),
-        files: {
-          ...hostGuideFiles(),
-          'etc/initiatorname.iscsi': `InitiatorName=${GUEST_INITIATOR}\n`,
-          'params.env': Object.entries(params).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n',
-        },
+        dir,
+        scenarioFile: 'linux-single.scenario.sh',
+        params: { PORT: target.port, IQN, AGENT_PORT: agent.port, AGENT_IQN: agent.iqn, AGENT_NEW_SIZE: AGENT_GROWN },
         timeoutMs: BOOT_LIMIT_MS,
         handlers: {
           allocated: (name) => String(allocatedBytes(stores[name])),
           resize: async (size) => agent!.resize(Number(size)),
         },
+        targetLogs: () => `${target?.log() ?? ''}\n${agent?.log() ?? ''}`,
       });
-      for (const r of boot.results) seen.set(r.check, r);
-      // eslint-disable-next-line no-console
-      console.log(`guest: build ${Math.round(image.buildMs / 1000)} s, boot to scenario ${boot.bootSeconds} s, whole run ${Math.round(boot.durationMs / 1000)} s\n` +
-        boot.results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.check}${r.seconds !== undefined ? ` (${r.seconds} s)` : ''}${r.value ? `: ${r.value}` : ''}`).join('\n'));
-      // Kept beside the cached image (outside the work tree) for docs/conformance.md's Linux section.
-      fs.writeFileSync(path.join(GUEST_CACHE, 'results-linux-single.json'), JSON.stringify({ versions: image.versions, buildMs: image.buildMs, bootSeconds: boot.bootSeconds, durationMs: boot.durationMs, results: boot.results }, null, 2));
     }, BOOT_LIMIT_MS + 5 * 60_000);
 
     afterAll(async () => {
       await agent?.stop();
       await target?.stop();
-      if (boot && boot.scenarioExit === 0 && !boot.results.some((r) => !r.ok)) removeDir(dir);
+      if (groupPassed(run)) removeDir(dir);
       // eslint-disable-next-line no-console
       else if (dir) console.warn(`host tier: the guest's share (console.log, init.log, scenario.log, logs/) is kept in ${path.join(dir, 'share')}`);
     });
 
-    /** The guest's outcome of one check, asserted, with what the guest saw in the failure message. */
-    const expectOk = (check: string) => {
-      const r = seen.get(check);
-      if (!r) throw new Error(`the guest never reported ${check} (scenario exit ${boot.scenarioExit}, timed out ${boot.timedOut})\n${boot.diagnostics()}`);
-      if (!r.ok) throw new Error(`${check} failed in the guest: exit ${r.exit ?? '-'} ${r.value ?? ''}\n${r.output ?? ''}\ntarget log:\n${target?.log().slice(-3000)}`);
-      return r;
-    };
+    const expectOk = (check: string) => run.expectOk(check);
 
     it('boots, runs the whole scenario and powers off within the time limit', () => {
-      if (boot.timedOut || boot.scenarioExit !== 0) throw new Error(`scenario exit ${boot.scenarioExit}, timed out ${boot.timedOut}\n${boot.diagnostics()}`);
+      run.expectCompleted();
       expect(expectOk('kernel').value).toBe(image.versions.kernel);
       // The guest runs the host guide's iscsid.conf settings (docs/hosts.md).
       expect(expectOk('iscsid-conf').value).toContain('node.session.timeo.replacement_timeout = 15');
+      expect(expectOk('session-recovery-tmo').value?.trim()).toBe('15');
     });
 
     it('discovers the target through SendTargets and logs in from the kernel initiator', () => {

@@ -63,6 +63,8 @@ flat512=$(disk_of "$PORT" "$IQN" 0)
 lsfs=$(disk_of "$PORT" "$IQN" 1)
 flat4k=$(disk_of "$PORT" "$IQN" 2)
 report disks-found "$([ -b "$flat512" ] && [ -b "$lsfs" ] && [ -b "$flat4k" ] && echo true || echo false)" "lun0=$flat512 lun1=$lsfs lun2=$flat4k"
+# No multipathd here: the session keeps iscsid.conf's replacement_timeout as its recovery_tmo.
+report session-recovery-tmo true "$(cat /sys/class/iscsi_session/session*/recovery_tmo | sort -u | tr '\n' ' ')"
 check inquiry 20 sg_inq "$flat512"
 check alua-report-target-port-groups 20 sg_rtpg -d "$flat512"
 
