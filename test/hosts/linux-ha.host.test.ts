@@ -1,6 +1,7 @@
 // The Linux kernel initiator with dm-multipath against a HA pair of real `tandem serve --config` nodes (asymmetric
-// ALUA: node-a optimized): one map with a path per node, I/O on the optimized group only, and fio with crc32c
-// verify through the map while node-a is killed with kill -9. One boot for the group.
+// ALUA: node-a optimized): one map with a path per node, I/O on the optimized group only, fio with crc32c verify
+// through the map while node-a is killed with kill -9, node-a's return and resync, and a read-back through node-a
+// alone. One boot for the group.
 import { prepareGuestImage } from '../support/guest';
 import { makeTempDir, MiB, removeDir } from '../support/files';
 import { HA_IQN, haPair, HaNode, kill9, startNode, stopNode } from '../support/haPair';
@@ -32,6 +33,10 @@ if ('reason' in image) {
         params: { IQN: HA_IQN, PORT_A: pair.a.iscsiPort, PORT_B: pair.b.iscsiPort },
         timeoutMs: BOOT_LIMIT_MS,
         handlers: {
+          start: async (name) => {
+            await startNode(name === 'node-a' ? pair.a : pair.b, 60_000);
+            return `started ${name}`;
+          },
           kill: async (name) => {
             const node = name === 'node-a' ? pair.a : pair.b;
             await kill9(node);
@@ -84,6 +89,13 @@ if ('reason' in image) {
       expect(m).not.toBeNull();
       const maxMs = Number(m![2]) * (m![3] === 'k' ? 1000 : 1) / (m![1] === 'usec' ? 1000 : 1);
       expect(maxMs).toBeLessThan(20_000);
+    });
+
+    it('reinstates node-a\'s path once it is back and resynced, and reads everything back through it alone', () => {
+      run.expectOk('node-a-restarted');
+      expect(run.expectOk('path-reinstated').output).toMatch(/prio=50 status=active/);
+      expect(run.expectOk('node-b-killed-for-verify').value).toBe('killed node-b');
+      run.expectOk('verify-through-node-a');
     });
   });
 }

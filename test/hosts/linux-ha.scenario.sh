@@ -1,7 +1,8 @@
 #!/bin/sh
 # The HA-pair scenario group, run as root in the Linux guest (test/hosts/linux-ha.host.test.ts boots it): a path to
 # each node through open-iscsi, one dm-multipath map with the host guide's settings, I/O only on the optimized path
-# group, and fio with crc32c verify through the map while the host kills the optimized node with kill -9.
+# group, fio with crc32c verify through the map while the host kills the optimized node with kill -9, its return
+# (resync, path reinstated), then everything read back through it with the other node killed.
 . /host/guest-lib.sh
 . /host/params.env
 
@@ -68,6 +69,16 @@ report fio-survives-kill-9 "$([ $rc -eq 0 ] && echo true || echo false)" "fio ex
 report failover-longest-write true "$(awk '/write: IOPS/{w=1} w && /^ *lat \(/{print; exit}' /host/logs/fio-failover.log | sed 's/^ *//')"
 check multipath-after-kill 30 multipath -ll
 check map-reads-after-kill 60 dd if="$map" of=/dev/null bs=1M count=16 iflag=direct
+
+# node-a comes back: it resyncs from node-b, iscsid logs in again, multipathd reinstates its path and fails back.
+started=$(ask_host start node-a 120)
+report node-a-restarted "$(echo "$started" | grep -q '^started' && echo true || echo false)" "$started"
+check path-reinstated 240 sh -c "while ! multipath -ll | grep -A1 'prio=50 status=active' | grep -q ' $sda .*active ready'; do sleep 2; done; multipath -ll"
+# Everything written, read back through node-a alone: fio's verify_only replays the failover job's blocks.
+killed_b=$(ask_host kill node-b 60)
+check verify-through-node-a 300 fio --name=failover --filename="$map" --rw=randwrite --bs=4k --size=24M --ioengine=libaio \
+  --iodepth=4 --direct=1 --verify=crc32c --verify_only --verify_fatal=1 --verify_state_save=0
+report node-b-killed-for-verify true "$killed_b"
 
 multipathd shutdown >/dev/null 2>&1
 dmesg >/host/logs/dmesg.log
