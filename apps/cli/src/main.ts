@@ -1,6 +1,9 @@
 /** The `tandem` command. */
 import { Command } from 'commander';
 import { benchCommand } from './bench/benchCommand';
+import { CliError } from './api/graphqlClient';
+import { deviceCommand } from './device/deviceCommand';
+import { alertsCommand, clusterCommand, nodeCommand, siteCommand } from './fleet/fleetCommands';
 import { eventsCommand } from './events/eventsCommand';
 import { haCommand } from './ha/haCommand';
 import { lsfsCommand } from './lsfs/lsfsCommand';
@@ -31,7 +34,20 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(witnessCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem witness --help lists the options)'));
   // Bad bench flags are one line (no help, no suggestions) and exit 2.
   program.addCommand(benchCommand().exitOverride(exitOnUsageError));
-  await program.parseAsync(argv);
+  // API verbs: usage errors exit 2 like the others; their CliErrors carry 1, 2 or 3.
+  for (const c of [deviceCommand(), nodeCommand(), clusterCommand(), siteCommand(), alertsCommand()]) {
+    const name = c.name();
+    const exitAllApi = (x: Command): void => x.commands.forEach((sub) => (sub.exitOverride(exitOnUsageError).showHelpAfterError(`(tandem ${name} --help lists the commands)`), exitAllApi(sub)));
+    exitAllApi(c);
+    program.addCommand(c.exitOverride(exitOnUsageError));
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    console.error(`tandem: ${err.message}`);
+    process.exit(err.exitCode);
+  }
 }
 
 /** Usage errors are bad input (exit 2); --help and --version exit 0. */
