@@ -1,6 +1,6 @@
 // The `tandem` API verbs against a real private `tandem stack` (embedded database, private nats-server): `-o json`
 // equals what GraphQL answers for the same fields, tables carry their columns, and exit codes are 0/1/2/3.
-import { randomBytes, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,6 +8,7 @@ import { ChildProcess } from 'child_process';
 import { run, RunResult, spawnTracked, stopChild, describeResult } from '../support/process';
 import { freePort } from '../support/ports';
 import { TANDEM_BIN } from '../support/target';
+import { privateStackEnv } from '../support/privateStackEnv';
 import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
 import { CLUSTER_FIELDS, DEVICE_FIELDS, NODE_FIELDS, SITE_FIELDS } from '../../apps/cli/src/api/fields';
@@ -34,21 +35,7 @@ if (!findBinary('nats-server')) {
 
     beforeAll(async () => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-cli-verbs-'));
-      env = {
-        ...process.env,
-        TANDEM_DATA_DIR: dataDir,
-        TANDEM_GATEWAY_LISTEN: `127.0.0.1:${await freePort()}`,
-        TANDEM_STACK_NODES: `127.0.${octet}.1,127.0.${octet}.2`,
-        TANDEM_STACK_ISCSI_PORT: String(await freePort()),
-        TANDEM_STACK_HTTP_PORT: String(await freePort()),
-        TANDEM_STACK_NATS_PORT: String(await freePort()),
-        TANDEM_STACK_SYNC_PORT: String(await freePort()),
-        TANDEM_STACK_HEARTBEAT_PORT: String(await freePort()),
-        TANDEM_API_TOKEN: randomBytes(24).toString('hex'),
-        TANDEM_LOG_LEVEL: 'warn',
-      };
-      delete env.DATABASE_URL;
-      delete env.NATS_URL;
+      env = await privateStackEnv(octet, dataDir);
       child = spawnTracked(process.execPath, [TANDEM_BIN, 'stack'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       for (const s of [child.stdout, child.stderr]) s?.setEncoding('utf8').on('data', (d: string) => (output += d));
       await until(() => /tandem stack: ready/.test(output) || child!.exitCode !== null, 'the stack to be ready', 150_000, 250);

@@ -1,13 +1,12 @@
 // The local stack survives a node death: `tandem stack kill node-b` SIGKILLs node-b's agent, the stack reports it
 // with its log lines, keeps GraphQL answering and restarts node-b by itself; under --no-restart node-b stays down
 // until `tandem stack restart node-b`. Real `tandem stack` processes on the embedded database and a private nats-server.
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { run, spawnTracked, stopChild } from '../support/process';
-import { freePort } from '../support/ports';
+import { privateStackEnv } from '../support/privateStackEnv';
 import { TANDEM_BIN } from '../support/target';
 import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
@@ -29,23 +28,8 @@ interface RunningStack {
 /** A stack of two nodes on addresses, ports and a data directory of its own, ready. */
 async function startStack(octet: number, extraArgs: string[]): Promise<RunningStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-node-death-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TANDEM_DATA_DIR: dataDir,
-    TANDEM_GATEWAY_LISTEN: `127.0.0.1:${await freePort()}`,
-    // Addresses of their own on loopback: neither a developer's stack (127.0.0.11/12) nor control-plane's (127.0.100-199.x).
-    TANDEM_STACK_NODES: `127.0.${octet}.1,127.0.${octet}.2`,
-    TANDEM_STACK_ISCSI_PORT: String(await freePort()),
-    TANDEM_STACK_HTTP_PORT: String(await freePort()),
-    TANDEM_STACK_NATS_PORT: String(await freePort()),
-    TANDEM_STACK_SYNC_PORT: String(await freePort()),
-    TANDEM_STACK_HEARTBEAT_PORT: String(await freePort()),
-    TANDEM_API_TOKEN: randomBytes(24).toString('hex'),
-    TANDEM_LOG_LEVEL: 'warn',
-  };
-  delete env.DATABASE_URL;
-  delete env.NATS_URL;
-  delete env.TANDEM_STACK_NO_RESTART;
+  // Addresses of their own on loopback: neither a developer's stack (127.0.0.11/12) nor control-plane's (127.0.100-199.x).
+  const env = await privateStackEnv(octet, dataDir);
   let output = '';
   const child = spawnTracked(process.execPath, [TANDEM_BIN, 'stack', ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const s of [child.stdout, child.stderr]) s?.setEncoding('utf8').on('data', (d: string) => (output += d));
