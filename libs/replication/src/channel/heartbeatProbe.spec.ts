@@ -36,6 +36,19 @@ describe('heartbeat probe', () => {
     await b.stop();
   });
 
+  it('ends as not answered, without throwing from its timer, when the network stops while it waits', async () => {
+    // A node shutting down mid-probe: the retry timer used to send on a closed socket ("Not running") and crash.
+    const silent = await silentPort();
+    try {
+      const probe = a.probeHeartbeat([{ host: LOOP, port: silent.address().port }], 5000);
+      await a.stop();
+      await expect(probe).resolves.toBe(false);
+      a = await network('node-a'); // afterEach stops it again
+    } finally {
+      silent.close();
+    }
+  });
+
   it('is answered by a live partner', async () => {
     await expect(a.probeHeartbeat(b.heartbeatAddresses(), 5000)).resolves.toBe(true);
   });

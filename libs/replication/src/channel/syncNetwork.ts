@@ -237,12 +237,19 @@ export class SyncNetwork {
         });
         return { socket: probe, ping };
       });
-      const send = () =>
+      const send = () => {
+        // The network stopped while a probe was pending (node shutting down): its sockets are gone, nobody answered.
+        if (this.closed) return finish(false);
         partner.forEach((to, i) => {
           const socket = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
-          socket.send(message, to.port, to.host);
+          try {
+            socket.send(message, to.port, to.host);
+          } catch {
+            // closed meanwhile: the deadline decides
+          }
           probes[i]?.ping();
         });
+      };
       const finish = (alive: boolean) => {
         if (finished) return;
         finished = true;
