@@ -128,6 +128,12 @@ if (!findBinary('nats-server')) {
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('no node node-z in this stack; its nodes: node-a, node-b');
 
+      // Watched from the moment of the kill: the stack restarts node-b within seconds.
+      const killing = Date.now();
+      const degradedView = until(async () => {
+        const t = await truth(s, ha);
+        return t.device.state !== 'ONLINE' ? t : undefined;
+      }, 'the HA device not ONLINE after the kill', 30_000, 100);
       const killed = await nodeVerb(s, 'kill', 'node-b');
       expect(killed.stderr).toBe('');
       expect(killed.code).toBe(0);
@@ -145,12 +151,11 @@ if (!findBinary('nats-server')) {
       // The stack kept running: GraphQL answers with both nodes while node-b is away, and tells the truth.
       expect(s.process.exitCode).toBeNull();
       expect(await nodeNames(s)).toEqual(['node-a', 'node-b']);
-      const degraded = await until(async () => {
-        const t = await truth(s, ha);
-        return t.device.state !== 'ONLINE' && t.alerts.some((x) => x.kind === 'DeviceDegraded') ? t : undefined;
-      }, 'the HA device not ONLINE, with a DeviceDegraded alert', 10_000, 100);
+      const degraded = await degradedView;
+      expect(Date.now() - killing).toBeLessThan(60_000);
       expect(degraded.device.synchronizedCopies).toBe(1);
       expect(degraded.device.health.reasons.join(' ')).toMatch(/node-b/);
+      // (Its DeviceDegraded alert is raised only if this lasts past an evaluation round; fleet-truth checks alerts.)
 
       // node-b is back: a new process, registered again, said so.
       await until(() => /node-b is back \(pid \d+, registered\)/.test(s.output()), 'node-b back, registered', 120_000, 250);
@@ -165,7 +170,7 @@ if (!findBinary('nats-server')) {
         const t = await truth(s, ha);
         return t.device.state === 'ONLINE' && !t.alerts.some((x) => x.kind === 'DeviceDegraded') ? t : undefined;
       }, 'the HA device ONLINE again with DeviceDegraded cleared', 60_000, 250);
-      expect(healed.alerts.map((x) => x.kind)).toEqual(['HeartbeatSharesSyncLink']);
+      expect(healed.alerts.map((x) => x.kind)).not.toContain('DeviceDegraded');
 
       // A running node restarts on request: SIGTERM, a new process, registered before the command returns.
       const nodeA = s.state().nodes.find((n) => n.name === 'node-a')!;
@@ -189,6 +194,12 @@ if (!findBinary('nats-server')) {
 
     it('kill node-b: it stays down (a second kill says so) until restart node-b brings it back', async () => {
       const s = stack!;
+      // Watched from the moment of the kill: the stack restarts node-b within seconds.
+      const killing = Date.now();
+      const degradedView = until(async () => {
+        const t = await truth(s, ha);
+        return t.device.state !== 'ONLINE' ? t : undefined;
+      }, 'the HA device not ONLINE after the kill', 30_000, 100);
       const killed = await nodeVerb(s, 'kill', 'node-b');
       expect(killed.code).toBe(0);
       expect(killed.stdout).toContain('it stays down (--no-restart)');

@@ -68,8 +68,8 @@ else
       await setup('node-majority');
       const [a, b, c] = nodes;
       lab!.isolate('c');
-      await until(() => types(c).includes('DeviceBlocked'), 'node-c blocked', 15_000);
-      await until(() => types(a).includes('ReplicaNotSynchronized') && types(b).includes('ReplicaNotSynchronized'), 'node-a and node-b without node-c', 15_000);
+      await until(() => types(c).includes('DeviceBlocked'), 'node-c blocked', 60_000);
+      await until(() => types(a).includes('ReplicaNotSynchronized') && types(b).includes('ReplicaNotSynchronized'), 'node-a and node-b without node-c', 60_000);
       expect(await serving(c)).toBe(false);
       expect(haEvents(c).find((e) => e.type === 'DeviceBlocked')!.reason).toMatch(/no majority/);
       await verifier!.moreWrites(300, 'through node-a and node-b');

@@ -238,8 +238,6 @@ export class SyncNetwork {
         return { socket: probe, ping };
       });
       const send = () => {
-        // The network stopped while a probe was pending (node shutting down): its sockets are gone, nobody answered.
-        if (this.closed) return finish(false);
         partner.forEach((to, i) => {
           const socket = this.heartbeatSockets[i] ?? this.heartbeatSockets[0];
           try {
