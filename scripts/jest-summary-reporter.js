@@ -15,7 +15,13 @@ class SummaryReporter {
       passed: results.numPassedTests,
       failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
       skipped: results.numPendingTests + results.numTodoTests,
+      failures: [],
     };
+    for (const file of results.testResults) {
+      const where = path.relative(path.join(__dirname, '..'), file.testFilePath);
+      if (file.testExecError) summary.failures.push(`${where}: ${String(file.testExecError.message).split('\n')[0]}`);
+      for (const t of file.testResults) if (t.status === 'failed') summary.failures.push(`${where}: ${t.fullName}`);
+    }
     fs.writeFileSync(path.join(dir, `${this.project}.json`), JSON.stringify(summary) + '\n');
   }
 }
