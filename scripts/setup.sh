@@ -10,6 +10,8 @@ declare -A DEB_FOR=(
   [nats-server]=nats-server [promtool]=prometheus
   # the host tier (test/hosts): scripts/guest/build-image.sh builds a Debian guest, qemu boots it
   [qemu-system-x86_64]=qemu-system-x86 [debootstrap]=debootstrap [mkfs.ext4]=e2fsprogs
+  # the console's browser scenario (test/e2e/console.e2e.test.ts): playwright-core drives Debian's chromium
+  [chromium]=chromium
 )
 
 have_binary() {
