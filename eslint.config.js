@@ -6,7 +6,7 @@ const tseslint = require('typescript-eslint');
 module.exports = [
   { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '**/*.js', '**/*.d.ts', 'coverage/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parser: tseslint.parser },
     plugins: { '@nx': nx, '@typescript-eslint': tseslint.plugin },
     rules: {
