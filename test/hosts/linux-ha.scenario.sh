@@ -2,30 +2,33 @@
 # The HA-pair scenario group, run as root in the Linux guest (test/hosts/linux-ha.host.test.ts boots it): a path to
 # each node through open-iscsi, one dm-multipath map with the host guide's settings, I/O only on the optimized path
 # group, fio with crc32c verify through the map while the host kills the optimized node with kill -9, its return
-# (resync, path reinstated), then everything read back through it with the other node killed.
+# (resync, path reinstated), then everything read back through it with the other node killed. Then the other node
+# back as an equal (both optimized) and the sync link cut under verified writes, restored, and read back.
 . /host/guest-lib.sh
 . /host/params.env
 
-login_path() { # NAME PORT — SendTargets on the node, a record for the address the guest reaches, login
+# The nodes live in network namespaces on the host; qemu's user networking connects the guest to their front
+# addresses, which is also what SendTargets advertises, so discovery's own records are usable here.
+login_path() { # NAME ADDRESS PORT — SendTargets on the node, its record checked, login
   local tpg
-  check "$1-discovery" 60 iscsiadm -m discovery -t sendtargets -p "$HOST:$2" || return 1
+  check "$1-discovery" 60 iscsiadm -m discovery -t sendtargets -p "$2:$3" || return 1
   tpg=$(grep " $IQN\$" "/host/logs/$1-discovery.log" | head -1 | sed 's/.*,\([0-9]*\) .*/\1/')
-  iscsiadm -m node -p "127.0.0.1:$2" -o delete >/dev/null 2>&1
-  check "$1-node-record" 30 iscsiadm -m node -o new -T "$IQN" -p "$HOST:$2,${tpg:-0}" || return 1
-  check "$1-login" 90 iscsiadm -m node -T "$IQN" -p "$HOST:$2" --login
+  iscsiadm -m node -T "$IQN" -p "$2:$3" -o delete >/dev/null 2>&1
+  check "$1-node-record" 30 iscsiadm -m node -o new -T "$IQN" -p "$2:$3,${tpg:-0}" || return 1
+  check "$1-login" 90 iscsiadm -m node -T "$IQN" -p "$2:$3" --login
 }
 
-sd_of() { # PORT → the path's sd name
-  local link="/dev/disk/by-path/ip-$HOST:$1-iscsi-$IQN-lun-0"
+sd_of() { # ADDRESS PORT → the path's sd name
+  local link="/dev/disk/by-path/ip-$1:$2-iscsi-$IQN-lun-0"
   wait_for_path "$link" 60 && basename "$(readlink -f "$link")"
 }
 
 written_sectors() { awk '{print $7}' "/sys/block/$1/stat"; }
 
-login_path node-a "$PORT_A" || exit 1
-login_path node-b "$PORT_B" || exit 1
-sda=$(sd_of "$PORT_A")
-sdb=$(sd_of "$PORT_B")
+login_path node-a "$HOST_A" "$PORT_A" || exit 1
+login_path node-b "$HOST_B" "$PORT_B" || exit 1
+sda=$(sd_of "$HOST_A" "$PORT_A")
+sdb=$(sd_of "$HOST_B" "$PORT_B")
 report paths-found "$([ -n "$sda" ] && [ -n "$sdb" ] && echo true || echo false)" "node-a=$sda node-b=$sdb"
 
 check multipathd-start 30 multipathd
@@ -79,6 +82,53 @@ killed_b=$(ask_host kill node-b 60)
 check verify-through-node-a 300 fio --name=failover --filename="$map" --rw=randwrite --bs=4k --size=24M --ioengine=libaio \
   --iodepth=4 --direct=1 --verify=crc32c --verify_only --verify_fatal=1 --verify_state_save=0
 report node-b-killed-for-verify true "$killed_b"
+
+# node-b back as an equal: restarted with its paths active/optimized, it resyncs from node-a, iscsid logs in again,
+# and multipathd (group_by_prio, failback immediate) regroups both paths into one active group.
+started_b=$(ask_host start-optimized node-b 120)
+report node-b-restarted-optimized "$(echo "$started_b" | grep -q '^started' && echo true || echo false)" "$started_b"
+check both-paths-active 240 sh -c "while ! multipath -ll | tee /tmp/mp.now | grep -q ' $sdb .*active ready'; do sleep 2; done
+  n=0; while [ \$n -lt 60 ]; do [ \$(grep -c 'prio=' /tmp/mp.now) = 1 ] && grep -q ' $sda .*active ready' /tmp/mp.now && break
+    sleep 2; n=\$((n + 1)); multipath -ll >/tmp/mp.now; done; cat /tmp/mp.now; [ \$n -lt 60 ]"
+
+# The sync link cut (heartbeat up) under verified writes through both paths: node-b, the lower priority, blocks
+# and answers NOT READY; its in-flight writes fail over to node-a and no error may reach fio.
+fio --name=synccut --filename="$map" --rw=randwrite --bs=4k --size=32M --ioengine=libaio --iodepth=4 --direct=1 \
+  --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --rate=2m >/host/logs/fio-synccut.log 2>&1 &
+fio_pid=$!
+a0=$(written_sectors "$sda")
+b0=$(written_sectors "$sdb")
+n=0
+while [ $n -lt 30 ] && { [ "$(written_sectors "$sda")" = "$a0" ] || [ "$(written_sectors "$sdb")" = "$b0" ]; }; do sleep 1; n=$((n + 1)); done
+a1=$(written_sectors "$sda")
+b1=$(written_sectors "$sdb")
+report io-on-both-before-cut "$([ "$a1" != "$a0" ] && [ "$b1" != "$b0" ] && echo true || echo false)" \
+  "sectors written: node-a path $((a1 - a0)), node-b path $((b1 - b0))"
+cut=$(ask_host cut-sync x 120)
+report sync-cut "$(echo "$cut" | grep -q '^node-b blocked' && echo true || echo false)" "$cut"
+# The checker (TEST UNIT READY) finds node-b NOT READY and fails its path; node-a's stays active.
+check node-b-path-failed 120 sh -c "while ! multipath -ll | tee /tmp/mp.cut | grep -E ' $sdb .*(failed|faulty)' >/dev/null; do sleep 1; done
+  cat /tmp/mp.cut; grep -q ' $sda .*active ready' /tmp/mp.cut"
+b2=$(written_sectors "$sdb")
+waited=0
+while kill -0 $fio_pid 2>/dev/null && [ $waited -lt 240 ]; do sleep 1; waited=$((waited + 1)); done
+kill -0 $fio_pid 2>/dev/null && kill -9 $fio_pid
+wait $fio_pid
+rc=$?
+b3=$(written_sectors "$sdb")
+report no-io-on-node-b-while-blocked "$([ "$b3" = "$b2" ] && echo true || echo false)" "node-b path sectors written after its path failed: $((b3 - b2))"
+report fio-survives-sync-cut "$([ $rc -eq 0 ] && echo true || echo false)" "fio exit $rc; $(grep -E 'err=|WRITE:|READ:' /host/logs/fio-synccut.log | tr '\n' ' ')"
+report synccut-longest-write true "$(awk '/write: IOPS/{w=1} w && /^ *lat \(/{print; exit}' /host/logs/fio-synccut.log | sed 's/^ *//')"
+
+# The link restored: node-a resyncs node-b, node-b serves again, multipathd reinstates its path.
+restored=$(ask_host restore-sync x 240)
+report sync-restored "$(echo "$restored" | grep -q '^resynced' && echo true || echo false)" "$restored"
+check both-paths-back 240 sh -c "n=0; while [ \$n -lt 110 ]; do multipath -ll >/tmp/mp.now
+    [ \$(grep -c 'prio=' /tmp/mp.now) = 1 ] && grep -q ' $sda .*active ready' /tmp/mp.now && grep -q ' $sdb .*active ready' /tmp/mp.now && break
+    sleep 2; n=\$((n + 1)); done; cat /tmp/mp.now; [ \$n -lt 110 ]"
+# What node-a took alone during the cut reached node-b by the resync: read back through node-b's path by itself.
+check verify-through-node-b-path 300 fio --name=synccut --filename="/dev/$sdb" --rw=randwrite --bs=4k --size=32M \
+  --ioengine=libaio --iodepth=4 --direct=1 --verify=crc32c --verify_only --verify_fatal=1 --verify_state_save=0
 
 multipathd shutdown >/dev/null 2>&1
 dmesg >/host/logs/dmesg.log
