@@ -18,6 +18,8 @@ import { FleetReader } from './fleet/fleetReader';
 import { operationGuardPlugin } from './limits/operationGuard.plugin';
 import { depthLimitRule } from './limits/queryLimits';
 import { connectionAuthorization, subscriptionGuard } from './limits/subscriptionGuard';
+import { CONSOLE_FILES, ConsoleController } from './console/console.controller';
+import { ConsoleFiles, consoleDistDir } from './console/consoleFiles';
 import { GATEWAY_OBSERVABILITY, GatewayObservability, HealthController, MetricsController } from './health/health.controller';
 import { graphqlMetricsPlugin } from './metrics/graphqlMetrics.plugin';
 import { GATEWAY_RESOLVERS } from './schema/resolvers';
@@ -131,8 +133,8 @@ export class GatewayModule {
         // A failed probe's 503 body names the failing check; terminus's own log line per failed probe would only repeat it.
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HealthController, MetricsController],
-      providers: [ReadinessIndicators, ...GATEWAY_RESOLVERS],
+      controllers: [HealthController, MetricsController, ConsoleController],
+      providers: [ReadinessIndicators, { provide: CONSOLE_FILES, useFactory: () => new ConsoleFiles(consoleDistDir()) }, ...GATEWAY_RESOLVERS],
     };
   }
 }

@@ -36,6 +36,7 @@ export function readyReport({ options: o, nats, graphqlUrl, token, fleet, nodeCo
       '',
       `  GraphQL   ${graphqlUrl}   (reads open on loopback; mutations need the token)`,
       `  API token ${token.token}   (${tokenWhere})`,
+      `  Console: open ${graphqlUrl.replace(/\/graphql$/, '/')} and log in with the token above`,
       `  NATS      ${nats.url}${nats.child ? `   (private nats-server, JetStream store ${path.join(o.dataDir, 'nats')})` : '   (NATS_URL)'}`,
       `  Database  ${o.databaseUrl ? 'DATABASE_URL (Postgres)' : `embedded PGlite in ${path.join(o.dataDir, 'pgdata')}`}`,
       `  Site ${fleet.siteId} "demo", cluster ${fleet.clusterId} "demo":`,

@@ -140,6 +140,7 @@ export function FleetPage() {
                 </li>
               ))}
             </ul>
+            {data.sites.pageInfo.hasNextPage && <p className="muted">Showing the first 100 sites by name.</p>}
             {unclustered.length > 0 && (
               <>
                 <h4>Nodes in no cluster</h4>

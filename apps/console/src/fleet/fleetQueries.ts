@@ -2,7 +2,8 @@
 import type { LiveSubscription } from '../api/useLiveQuery';
 
 export const FLEET = `query Fleet {
-  sites(first: 500) {
+  sites(first: 100) {
+    pageInfo { hasNextPage }
     edges { node { id name description
       clusters { id name haStrategy
         nodes { id name health reachable inMaintenance devices { id name state } }
@@ -60,7 +61,7 @@ export interface FleetAlert {
 }
 
 export interface FleetData {
-  sites: { edges: { node: { id: string; name: string; description: string | null; clusters: FleetCluster[] } }[] };
+  sites: { pageInfo: { hasNextPage: boolean }; edges: { node: { id: string; name: string; description: string | null; clusters: FleetCluster[] } }[] };
   storageNodes: { edges: { node: { id: string; name: string; clusterId: string | null; health: string | null; reachable: boolean; inMaintenance: boolean } }[] };
   alerts: { totalCount: number; edges: { node: FleetAlert }[] };
 }
