@@ -15,7 +15,6 @@ import {
   buildPdu,
   crc32cLE,
   dataOutPdu,
-  isidField,
   login,
   loginPdu,
   lunField,

@@ -17,18 +17,16 @@ import { AgentReportsConsumer } from './agentReportsConsumer';
 import { DesiredDevicesResponder } from './desiredDevicesResponder';
 
 const GiB = 2 ** 30;
-const ADMIN = 'user:admin';
 
 describeWithInfrastructure('agent protocol (orchestrator side)', { nats: true }, (infra) => {
   const bed = agentTestBed(infra, 't');
   const { at, ok, prefix } = bed;
   let db: OrchestratorDatabase;
   let nc: NatsConnection;
-  let bus: CommandBus;
   let projector: ReadModelProjector;
   let reportsStream: string;
   beforeAll(() => {
-    ({ db, nc, bus, projector, reportsStream } = bed);
+    ({ db, nc, projector, reportsStream } = bed);
   });
 
   /** A cluster with `count` registered member nodes. */
