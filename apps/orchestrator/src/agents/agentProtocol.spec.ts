@@ -6,7 +6,6 @@ import { randomUUID } from 'crypto';
 import { agentCommandsOfNodeSubject, agentDesiredDevicesSubject, agentReportSubject, agentStreamId, type AgentReport } from '@tandem/contracts';
 import { readStream } from '@tandem/event-store';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { CommandBus } from '../commands/commandBus';
 import type { OrchestratorDatabase } from '../database/orchestratorDatabase';
 import { ReadModelProjector } from '../projections/readModelProjector';
 import { readModelSnapshot } from '../projections/rebuildReadModels';
