@@ -23,6 +23,8 @@ import { agentStreamId, deviceStreamId, entriesOfAlert, entryOfEvent, isAboutDev
 /** Pages read per stream for the timeline (500 events each); older events are left out and the page says so. */
 const MAX_PAGES_PER_STREAM = 40;
 const REFETCH_DEBOUNCE_MS = 300;
+/** Reads after subscribing, for events committed before the subscription was in place. */
+const CATCH_UP_MS = [1_000, 5_000];
 
 export interface DeviceData {
   /** undefined while the first answer is awaited; null when the device does not exist (at that position). */
@@ -61,6 +63,7 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
   const [timelineError, setTimelineError] = useState<Error | undefined>(undefined);
   const [timelineTruncated, setTimelineTruncated] = useState(false);
   const [updates, setUpdates] = useState(0);
+  const [timelineEpoch, setTimelineEpoch] = useState(0);
   const generation = useRef(0);
   const names = useRef(new Map<string, string>());
   const live = atPosition === null;
@@ -99,7 +102,7 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
     if (live && nodeIds !== null && nodeIds !== timelineNodes) setTimelineNodes(nodeIds);
   }, [live, nodeIds, timelineNodes]);
 
-  // Read the timeline when the page opens (and again on returning to live, to catch what was missed).
+  // Read the timeline when the page opens, at each catch-up, and on returning to live (to catch what was missed).
   useEffect(() => {
     if (!live || timelineNodes === null) return;
     let cancelled = false;
@@ -119,7 +122,7 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
     return () => {
       cancelled = true;
     };
-  }, [id, live, timelineNodes, nodeName]);
+  }, [id, live, timelineNodes, nodeName, timelineEpoch]);
 
   // Live: each message adds its event to the timeline and refetches the device (debounced).
   useEffect(() => {
@@ -136,8 +139,17 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
       },
       (e) => setError(e),
     );
+    // graphql-ws does not say when the gateway's consumer is in place: an event between the first query and then
+    // would be missed (a new device left PENDING). Two catch-up reads cover that window.
+    const catchUps = CATCH_UP_MS.map((ms) =>
+      setTimeout(() => {
+        load();
+        setTimelineEpoch((n) => n + 1);
+      }, ms),
+    );
     return () => {
       if (timer) clearTimeout(timer);
+      for (const t of catchUps) clearTimeout(t);
       stop();
     };
   }, [id, live, load, nodeName]);
