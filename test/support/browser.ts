@@ -22,6 +22,8 @@ export async function launchBrowser(viewport = { width: 1280, height: 860 }): Pr
   // --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 60_000 });
   const page = await browser.newPage({ viewport });
+  // A click or fill waits at most this long for its element (a busy machine renders slowly).
+  page.setDefaultTimeout(30_000);
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
   page.on('console', (msg) => msg.type() === 'error' && pageErrors.push(`console: ${msg.text()}`));
