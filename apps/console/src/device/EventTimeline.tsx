@@ -49,7 +49,7 @@ export function EventTimeline(props: {
           Show {Math.min(PAGE, props.entries.length - shown)} older events
         </button>
       )}
-      {props.truncated && <p className="muted">Older replica reports are left out (more than the timeline reads per stream).</p>}
+      {props.truncated && <p className="muted">Still reading the log: newer events are on their way.</p>}
     </div>
   );
 }

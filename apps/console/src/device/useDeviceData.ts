@@ -20,8 +20,8 @@ import {
 } from './deviceQueries';
 import { agentStreamId, deviceStreamId, entriesOfAlert, entryOfEvent, isAboutDevice, mergeTimeline, type TimelineEntry } from './timeline';
 
-/** Pages read per stream for the timeline (500 events each); older events are left out and the page says so. */
-const MAX_PAGES_PER_STREAM = 40;
+/** Pages read per stream at a time (500 events each); the rest is read by the next read (a catch-up, going back to live). */
+const MAX_PAGES_PER_STREAM = 10;
 const REFETCH_DEBOUNCE_MS = 300;
 /** Reads after subscribing, for events committed before the subscription was in place. */
 const CATCH_UP_MS = [1_000, 5_000];
@@ -35,23 +35,24 @@ export interface DeviceData {
   error: Error | undefined;
   timeline: TimelineEntry[];
   timelineError: Error | undefined;
-  /** Some stream had more events than the timeline reads. */
+  /** Still reading: some stream had more events than one read takes (the timeline goes on reading). */
   timelineTruncated: boolean;
   /** `deviceChanged` messages received since the page opened. */
   updates: number;
   refetch: () => void;
 }
 
-async function readStream(streamId: string): Promise<{ events: EventView[]; truncated: boolean }> {
+/** Reads a stream forward from `after` (a cursor); stops after MAX_PAGES_PER_STREAM pages and says where, so the next read goes on from there. */
+async function readStream(streamId: string, after: string | null): Promise<{ events: EventView[]; endCursor: string | null; more: boolean }> {
   const events: EventView[] = [];
-  let after: string | null = null;
+  let cursor = after;
   for (let page = 0; page < MAX_PAGES_PER_STREAM; page++) {
-    const answer: EventsPage = await gql<EventsPage>(EVENTS_QUERY, { streamId, after, first: EVENTS_PAGE_SIZE });
+    const answer: EventsPage = await gql<EventsPage>(EVENTS_QUERY, { streamId, after: cursor, first: EVENTS_PAGE_SIZE });
     events.push(...answer.events.edges.map((e) => e.node));
-    if (!answer.events.pageInfo.hasNextPage) return { events, truncated: false };
-    after = answer.events.pageInfo.endCursor;
+    cursor = answer.events.pageInfo.endCursor ?? cursor;
+    if (!answer.events.pageInfo.hasNextPage) return { events, endCursor: cursor, more: false };
   }
-  return { events, truncated: true };
+  return { events, endCursor: cursor, more: true };
 }
 
 export function useDeviceData(id: string, atPosition: number | null): DeviceData {
@@ -66,6 +67,8 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
   const [timelineEpoch, setTimelineEpoch] = useState(0);
   const generation = useRef(0);
   const names = useRef(new Map<string, string>());
+  /** Per stream, the cursor the timeline has read up to: later reads only fetch what came after it. */
+  const cursors = useRef(new Map<string, string | null>());
   const live = atPosition === null;
 
   const nodeName = useCallback((nodeId: string) => names.current.get(nodeId) ?? nodeId.slice(0, 8), []);
@@ -107,12 +110,16 @@ export function useDeviceData(id: string, atPosition: number | null): DeviceData
     if (!live || timelineNodes === null) return;
     let cancelled = false;
     const streams = [deviceStreamId(id), ...timelineNodes.split(',').filter((n) => n).map(agentStreamId)];
-    Promise.all(streams.map(readStream)).then(
+    Promise.all(streams.map((streamId) => readStream(streamId, cursors.current.get(streamId) ?? null))).then(
       (results) => {
         if (cancelled) return;
+        results.forEach((r, i) => cursors.current.set(streams[i], r.endCursor));
         const events = results.flatMap((r) => r.events).filter((e) => isAboutDevice(e, id));
         setTimeline((t) => mergeTimeline(t, events.map((e) => entryOfEvent(e, nodeName))));
-        setTimelineTruncated(results.some((r) => r.truncated));
+        const more = results.some((r) => r.more);
+        setTimelineTruncated(more);
+        // Go on reading from the cursors until every stream is read to its end.
+        if (more) setTimelineEpoch((n) => n + 1);
         setTimelineError(undefined);
       },
       (e: Error) => {
