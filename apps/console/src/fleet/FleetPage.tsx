@@ -8,6 +8,8 @@ import { FLEET, FLEET_SUBSCRIPTIONS, type FleetAlert, type FleetCluster, type Fl
 function subjectLink(subject: FleetAlert['subject']): string | undefined {
   if (subject.kind === 'DEVICE') return `#/device/${encodeURIComponent(subject.id)}`;
   if (subject.kind === 'NODE') return `#/node/${encodeURIComponent(subject.id)}`;
+  // A link is `<nodeId>_<partnerNodeId>`: the node page shows its links.
+  if (subject.kind === 'LINK' && subject.id.includes('_')) return `#/node/${encodeURIComponent(subject.id.split('_')[0])}`;
   return undefined;
 }
 

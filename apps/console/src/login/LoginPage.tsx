@@ -4,7 +4,7 @@
  * a valid token, HTTP 401 UNAUTHENTICATED) that changes nothing and sends nothing to the orchestrator.
  */
 import { useState, type FormEvent } from 'react';
-import { clearToken, gql, setToken } from '../api/client';
+import { clearToken, gql, NotAuthenticated, setToken } from '../api/client';
 import { navigate } from '../route';
 import { ErrorBox } from '../ui/ErrorBox';
 
@@ -30,7 +30,7 @@ export function LoginPage() {
       navigate('/fleet');
     } catch (e) {
       clearToken();
-      setError((e as Error).message);
+      setError(e instanceof NotAuthenticated ? `The gateway refused this token: ${e.message}` : (e as Error).message);
     } finally {
       setBusy(false);
     }

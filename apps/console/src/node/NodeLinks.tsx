@@ -1,7 +1,7 @@
-// The node's sync and heartbeat links to each partner, as its HA replicas report them, with the round trip where the API has one.
-import { formatMillis } from '../ui/format';
+// The node's sync and heartbeat links to each partner: addresses from its HA replicas, link count and round trip from its last telemetry.
+import { formatMillis, formatRelative } from '../ui/format';
 import { HealthBadge } from '../ui/HealthBadge';
-import type { Address, NodeData } from './nodeQueries';
+import type { Address, NodeData, SyncLink } from './nodeQueries';
 
 type StorageNodeView = NonNullable<NodeData['storageNode']>;
 type NodeAlert = NodeData['alerts']['edges'][number]['node'];
@@ -11,39 +11,37 @@ interface PartnerLink {
   partnerName: string;
   sync: Address[];
   heartbeat: Address[];
+  measured: SyncLink | undefined;
   states: { device: string; state: string; reason: string | null }[];
 }
 
 const addressText = (list: Address[]) => (list.length ? list.map((a) => `${a.host}:${a.port}`).join(', ') : '—');
+const sameAddresses = (a: Address[], b: Address[]) => a.length > 0 && a.some((x) => b.some((y) => x.host === y.host));
 
-/** Round trip in ms from a SyncLatencyHigh alert's evidence about the link to this partner, if one is active. */
-function roundTripOf(alerts: NodeAlert[], nodeId: string, partnerId: string): number | undefined {
-  for (const alert of alerts) {
-    if (alert.subject.id !== `${nodeId}_${partnerId}`) continue;
-    const evidence = alert.evidence as { rttMicros?: unknown } | null;
-    if (evidence && typeof evidence.rttMicros === 'number') return evidence.rttMicros / 1000;
-  }
-  return undefined;
-}
-
+/** One row per partner this node mirrors with, whether telemetry or the replicas name it. */
 export function partnerLinks(node: StorageNodeView): PartnerLink[] {
   const names = new Map((node.cluster?.nodes ?? []).map((n) => [n.id, n.name]));
   const links = new Map<string, PartnerLink>();
+  const linkTo = (partnerId: string): PartnerLink => {
+    let link = links.get(partnerId);
+    if (!link) {
+      link = { partnerId, partnerName: names.get(partnerId) ?? partnerId, sync: [], heartbeat: [], measured: undefined, states: [] };
+      links.set(partnerId, link);
+    }
+    return link;
+  };
   for (const device of node.devices) {
     const mine = device.replicas.find((r) => r.nodeId === node.id);
     if (!mine?.ha) continue;
     for (const partner of mine.ha.partners) {
-      const theirs = device.replicas.find((r) => r.nodeId === partner.nodeId);
-      let link = links.get(partner.nodeId);
-      if (!link) {
-        link = { partnerId: partner.nodeId, partnerName: names.get(partner.nodeId) ?? partner.nodeId, sync: mine.ha.syncAddresses, heartbeat: mine.ha.heartbeatAddresses, states: [] };
-        links.set(partner.nodeId, link);
-      }
-      if (theirs?.ha) link.sync = [...link.sync];
+      const link = linkTo(partner.nodeId);
+      if (link.sync.length === 0) link.sync = mine.ha.syncAddresses;
+      if (link.heartbeat.length === 0) link.heartbeat = mine.ha.heartbeatAddresses;
       link.states.push({ device: device.name, state: partner.state, reason: partner.reason });
     }
   }
-  return [...links.values()];
+  for (const measured of node.syncLinks) linkTo(measured.partnerNodeId).measured = measured;
+  return [...links.values()].sort((a, b) => a.partnerName.localeCompare(b.partnerName));
 }
 
 export function NodeLinks(props: { node: StorageNodeView; alerts: NodeAlert[] }) {
@@ -60,7 +58,8 @@ export function NodeLinks(props: { node: StorageNodeView; alerts: NodeAlert[] })
               <th>Partner</th>
               <th>Sync from here</th>
               <th>Heartbeat from here</th>
-              <th>Round trip</th>
+              <th>Sync links up</th>
+              <th>Sync round trip</th>
               <th>Per device</th>
             </tr>
           </thead>
@@ -71,8 +70,14 @@ export function NodeLinks(props: { node: StorageNodeView; alerts: NodeAlert[] })
                   <a href={`#/node/${encodeURIComponent(link.partnerId)}`}>{link.partnerName}</a>
                 </td>
                 <td>{addressText(link.sync)}</td>
-                <td>{addressText(link.heartbeat)}</td>
-                <td>{formatMillis(roundTripOf(props.alerts, props.node.id, link.partnerId))}</td>
+                <td>
+                  {addressText(link.heartbeat)}
+                  {sameAddresses(link.heartbeat, link.sync) && <div className="muted">shares the sync link's host</div>}
+                </td>
+                <td>{link.measured ? `${link.measured.linksUp} of ${link.measured.linksConfigured}` : '—'}</td>
+                <td data-testid="link-rtt" title={link.measured ? `measured ${formatRelative(link.measured.observedAt)}` : 'no telemetry yet'}>
+                  {formatMillis(link.measured?.rttMicros === null || link.measured === undefined ? undefined : link.measured.rttMicros / 1000)}
+                </td>
                 <td>
                   {link.states.map((s) => (
                     <div key={s.device}>
@@ -85,7 +90,8 @@ export function NodeLinks(props: { node: StorageNodeView; alerts: NodeAlert[] })
           </tbody>
         </table>
       )}
-      <h4>Active alerts about this node</h4>
+      <p className="muted">Round trip: the slowest live sync link's, from the node's last telemetry (which reports none for the heartbeat).</p>
+      <h4>Active alerts about this node and its links</h4>
       {props.alerts.length === 0 ? (
         <p className="muted">None.</p>
       ) : (

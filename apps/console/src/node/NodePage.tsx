@@ -30,7 +30,7 @@ export function NodePage(props: { id: string }) {
                 ))}
               </ul>
             )}
-            <table>
+            <table className="kv">
               <tbody>
                 <tr>
                   <th>Cluster</th>

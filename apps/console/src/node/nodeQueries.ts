@@ -7,6 +7,7 @@ export const NODE = `query NodeView($id: ID!) {
     health healthReasons reachable reachabilityChangedAt lastSeenAt
     inMaintenance maintenanceReason
     portals { host port } syncAddresses { host port } heartbeatAddresses { host port }
+    syncLinks { partnerNodeId linksUp linksConfigured rttMicros devices observedAt }
     cluster { id name nodes { id name } }
     devices { id name state sizeBytes
       replicas { nodeId priority ha { syncAddresses { host port } heartbeatAddresses { host port }
@@ -40,6 +41,16 @@ export interface MaintenancePayload {
   node: { id: string; inMaintenance: boolean; maintenanceReason: string | null } | null;
 }
 
+/** The node's sync links to one partner, from its last telemetry. */
+export interface SyncLink {
+  partnerNodeId: string;
+  linksUp: number;
+  linksConfigured: number;
+  rttMicros: number | null;
+  devices: number;
+  observedAt: string;
+}
+
 export interface NodeReplica {
   nodeId: string;
   priority: number;
@@ -65,6 +76,7 @@ export interface NodeData {
     portals: Address[];
     syncAddresses: Address[];
     heartbeatAddresses: Address[];
+    syncLinks: SyncLink[];
     cluster: { id: string; name: string; nodes: { id: string; name: string }[] } | null;
     devices: { id: string; name: string; state: string; sizeBytes: number; replicas: NodeReplica[] }[];
   } | null;

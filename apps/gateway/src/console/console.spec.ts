@@ -51,7 +51,7 @@ describeWithInfrastructure('web console on the gateway', { nats: true }, (infra)
 
   it('GET / is the built index.html; each asset it references loads with 200 and its content type; no external URL', async () => {
     const dist = consoleDistDir();
-    if (!dist || !existsSync(path.join(dist, 'index.html'))) throw new Error(`the console is not built (${dist ?? '@tandem/console not found'}): run \`npm run build\` first`);
+    if (!existsSync(path.join(dist, 'index.html'))) throw new Error(`the console is not built (no ${dist}/index.html): run \`npm run build\` first`);
     const response = await fetch(`${base}/`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);

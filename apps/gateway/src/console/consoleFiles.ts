@@ -1,7 +1,7 @@
 /**
  * Where the web console's build lives and what the gateway may serve from it: `index.html` and the files directly
  * under `assets/` (Vite's hashed bundle), nothing else. Found at run time — TANDEM_CONSOLE_DIR, else the
- * `@tandem/console` workspace package's `dist/` — so the gateway imports nothing from the console's source.
+ * workspace's `apps/console/dist` — so the gateway imports nothing of the console.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -29,14 +29,13 @@ export function contentTypeOf(file: string): string | undefined {
   return CONTENT_TYPES[path.extname(file).toLowerCase()];
 }
 
-/** The console's dist directory: TANDEM_CONSOLE_DIR when set, else `<@tandem/console>/dist`; null when neither resolves. */
-export function consoleDistDir(env: NodeJS.ProcessEnv = process.env): string | null {
+/**
+ * The console's dist directory: TANDEM_CONSOLE_DIR when set, else the workspace's `apps/console/dist`, reached from
+ * this file's own place (`apps/gateway/{dist,src}/console/`) rather than by importing the console package.
+ */
+export function consoleDistDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TANDEM_CONSOLE_DIR) return path.resolve(env.TANDEM_CONSOLE_DIR);
-  try {
-    return path.join(path.dirname(require.resolve('@tandem/console/package.json')), 'dist');
-  } catch {
-    return null;
-  }
+  return path.resolve(__dirname, '..', '..', '..', 'console', 'dist');
 }
 
 export interface ConsoleFile {
@@ -45,17 +44,16 @@ export interface ConsoleFile {
 }
 
 export class ConsoleFiles {
-  constructor(readonly distDir: string | null) {}
+  constructor(readonly distDir: string) {}
 
   /** index.html, or null when the console has not been built. */
   async index(): Promise<ConsoleFile | null> {
-    if (!this.distDir) return null;
     return this.read(path.join(this.distDir, 'index.html'));
   }
 
   /** One file of `assets/`, or null when the name is not a plain file name, has no known type, or does not exist. */
   async asset(name: string): Promise<ConsoleFile | null> {
-    if (!this.distDir || !ASSET_NAME.test(name) || name.includes('..')) return null;
+    if (!ASSET_NAME.test(name) || name.includes('..')) return null;
     return this.read(path.join(this.distDir, 'assets', name));
   }
 

@@ -11,6 +11,7 @@ import { Cluster, Device, Replica, Site, StorageNode, toCluster, toDevice, toNod
 import { assertUuid } from './fleet.queries';
 import { DeviceHealthView, toDeviceHealthView } from './health.models';
 import { FleetReader } from './fleetReader';
+import { SyncLinkView, syncLinksOf } from './syncLinks';
 
 @Resolver(() => Site)
 export class SiteResolver {
@@ -85,6 +86,11 @@ export class NodeResolver {
   @ResolveField(() => Date, { nullable: true, description: 'When the orchestrator last heard its telemetry (not time-travelled: an observation, not an event).' })
   async lastSeenAt(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<Date | null> {
     return node.asOf ? null : ctx.loaders.lastSeen.load(node.id);
+  }
+
+  @ResolveField(() => [SyncLinkView], { description: "Its sync links to each partner, from its last telemetry (not time-travelled: empty with atPosition)." })
+  async syncLinks(@Parent() node: StorageNode, @Context() ctx: GatewayContext): Promise<SyncLinkView[]> {
+    return node.asOf ? [] : syncLinksOf(await ctx.loaders.telemetry.load(node.id));
   }
 
   private async healthOf(node: StorageNode, ctx: GatewayContext) {

@@ -46,6 +46,8 @@ export interface FleetLoaders {
   devicesOfNode: DataLoader<string, DeviceRow[]>;
   /** When the orchestrator last heard the node (null: not since it started keeping track). */
   lastSeen: DataLoader<string, Date | null>;
+  /** The node's last telemetry as the liveness monitor keeps it (null: none since it started keeping track). */
+  telemetry: DataLoader<string, unknown>;
   /** Every active alert (one query per request, whatever asks). */
   activeAlerts: () => Promise<AlertRow[]>;
 }
@@ -141,6 +143,14 @@ export class FleetReader {
         async (ids) => {
           const rows = await m.find(NodeLivenessEntity, { where: { nodeId: In([...ids]) }, select: { nodeId: true, lastSeenAt: true } });
           const map = new Map(rows.map((r) => [r.nodeId, r.lastSeenAt]));
+          return ids.map((id) => map.get(id) ?? null);
+        },
+        { cache },
+      ),
+      telemetry: new DataLoader<string, unknown>(
+        async (ids) => {
+          const rows = await m.find(NodeLivenessEntity, { where: { nodeId: In([...ids]) }, select: { nodeId: true, telemetry: true } });
+          const map = new Map(rows.map((r) => [r.nodeId, r.telemetry]));
           return ids.map((id) => map.get(id) ?? null);
         },
         { cache },
