@@ -1,6 +1,7 @@
 /** Gateway settings from the environment. There is no default token: without one the gateway refuses to start. */
 import * as net from 'net';
 import { settingsFromEnv as orchestratorSettingsFromEnv, type OrchestratorSettings } from '@tandem/orchestrator';
+import { DEFAULT_MAX_COMPLEXITY } from './limits/queryLimits';
 
 export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
 
@@ -72,7 +73,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
     readsRequireToken: env.TANDEM_GATEWAY_READS_REQUIRE_TOKEN === '1',
     commandTimeoutMs: Number(env.TANDEM_GATEWAY_COMMAND_TIMEOUT_MS ?? 10_000),
     maxDepth: Number(env.TANDEM_GATEWAY_MAX_DEPTH ?? 8),
-    maxComplexity: Number(env.TANDEM_GATEWAY_MAX_COMPLEXITY ?? 5_000),
+    maxComplexity: Number(env.TANDEM_GATEWAY_MAX_COMPLEXITY ?? DEFAULT_MAX_COMPLEXITY),
     ...overrides,
   };
   // Reads are open only to processes on this machine; anything wider needs the token for everything.

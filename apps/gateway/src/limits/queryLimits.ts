@@ -1,8 +1,9 @@
 /**
  * Depth and complexity limits, checked before anything runs: a validation rule for depth (fragments followed),
- * graphql-query-complexity for cost (1 per field, lists counted by `first` when given, else ×10).
+ * graphql-query-complexity for cost (1 per field; connections × their `first`, the schema's default when absent;
+ * plain lists × 10; nested ones multiply).
  */
-import { GraphQLError, Kind, type ASTNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { getNamedType, getNullableType, GraphQLError, isListType, isObjectType, Kind, type ASTNode, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 
 export function depthLimitRule(maxDepth: number): ValidationRule {
@@ -42,12 +43,33 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
   };
 }
 
-/** Lists multiply their children's cost by `first` when the field has it, else by 10. */
-const listEstimator: ComplexityEstimator = ({ args, childComplexity, type }) => {
-  const named = type.toString();
-  if (!named.includes('[') && !named.endsWith('Connection')) return undefined;
-  const first = typeof args.first === 'number' ? args.first : 10;
-  return 1 + Math.max(childComplexity, 1) * first;
+/**
+ * The default cost limit (TANDEM_GATEWAY_MAX_COMPLEXITY). It admits the console's fleet tree, sites(first: 100) →
+ * clusters → nodes → devices with a few fields per level (about 740,000 at 10 per plain list), and refuses the same
+ * tree from a page of 500 sites (3.7 million) or a page of 500 devices nested three lists deep (over a million).
+ */
+export const DEFAULT_MAX_COMPLEXITY = 1_000_000;
+
+/** What a plain list (no `first`: a cluster's nodes, a node's devices, a device's replicas) is assumed to hold. */
+export const ASSUMED_LIST_SIZE = 10;
+
+/**
+ * Cost = the fields the answer can hold. A connection (`…Connection`) multiplies its selection by its `first`
+ * argument, the schema's default when the query leaves it out (`devices` without `first` is 100 devices); its
+ * `edges` list is that page, not multiplied again. A plain list multiplies its selection by ASSUMED_LIST_SIZE.
+ * Nested lists multiply: sites(first: 100) → clusters → nodes → devices is 100 × 10 × 10 × 10 devices.
+ */
+const listEstimator: ComplexityEstimator = ({ args, childComplexity, type, field }) => {
+  const returned = getNullableType(field.type);
+  const named = getNamedType(returned);
+  if (isObjectType(named) && named.name.endsWith('Connection')) {
+    const first = typeof args.first === 'number' ? Math.max(0, args.first) : ASSUMED_LIST_SIZE;
+    return 1 + Math.max(childComplexity, 1) * first;
+  }
+  if (!isListType(returned)) return undefined;
+  // A connection's edges are the page the connection already counted.
+  if (type.name.endsWith('Connection')) return 1 + childComplexity;
+  return 1 + Math.max(childComplexity, 1) * ASSUMED_LIST_SIZE;
 };
 
 export function queryComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null): number {
