@@ -5,13 +5,15 @@ import { CliError } from './api/graphqlClient';
 import { deviceCommand } from './device/deviceCommand';
 import { alertsCommand, clusterCommand, nodeCommand, siteCommand } from './fleet/fleetCommands';
 import { eventsCommand } from './events/eventsCommand';
+import { completionCommand } from './completion/completionCommand';
 import { haCommand } from './ha/haCommand';
 import { lsfsCommand } from './lsfs/lsfsCommand';
 import { serveCommand } from './serve/serveCommand';
 import { stackCommand } from './stack/stackCommand';
 import { witnessCommand } from './witness/witnessCommand';
 
-export async function main(argv: string[]): Promise<void> {
+/** The whole command tree, parsed by main and read by `tandem completion`. */
+export function buildProgram(): Command {
   const program = new Command('tandem')
     .description('Tandem: a highly-available virtual SAN')
     .version(require('../package.json').version)
@@ -41,6 +43,12 @@ export async function main(argv: string[]): Promise<void> {
     exitAllApi(c);
     program.addCommand(c.exitOverride(exitOnUsageError));
   }
+  program.addCommand(completionCommand().exitOverride(exitOnUsageError).showHelpAfterError('(tandem completion --help says more)'));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,62 +1,33 @@
-/** `tandem device list|show|create|resize|delete|wait`: devices over the public GraphQL API. */
+/** `tandem device list|show|create|create-ha|resize|delete|wait`: devices over the public GraphQL API. */
 import { Command, Option } from 'commander';
-import { CliError, EXIT, GraphqlClient, USER_ERRORS } from '../api/graphqlClient';
+import { CliError, EXIT, USER_ERRORS } from '../api/graphqlClient';
 import { apiVerb } from '../api/verb';
 import { DEVICE_FIELDS } from '../api/fields';
-import { Column, found, nodesOf, render } from '../output/render';
-import { formatSize, parseSize, SizeError } from '../units/size';
+import { firstOf, listConnection, withFirstOption } from '../api/connection';
+import { resolveCluster, resolveNodes } from '../api/resolve';
+import { found, render } from '../output/render';
 import { waitForState } from './waitForState';
+import { createHaCommand } from './createHaCommand';
+import { DEVICE_COLUMNS, mutateDevice, size } from './deviceShared';
+import { CACHE_MODES, enumValue } from './haOptions';
 
 type Row = Record<string, any>;
-
-
-export const DEVICE_COLUMNS: Column<Row>[] = [
-  { header: 'ID', value: (d) => d.id },
-  { header: 'NAME', value: (d) => d.name },
-  { header: 'SIZE', value: (d) => formatSize(d.sizeBytes) },
-  { header: 'STATE', value: (d) => d.state },
-  { header: 'STORE', value: (d) => d.storeKind },
-  { header: 'SECTOR', value: (d) => d.sectorSize },
-  { header: 'REPLICAS', value: (d) => `${d.synchronizedCopies}/${d.replicaCount}` },
-  { header: 'NODES', value: (d) => d.replicas.map((r: Row) => r.nodeId) },
-];
-
-/** A size flag through the one parser; a bad one is bad input (exit 2). */
-function size(text: string): number {
-  try {
-    return parseSize(text);
-  } catch (err) {
-    if (err instanceof SizeError) throw new CliError(err.message, EXIT.badInput);
-    throw err;
-  }
-}
 
 function integer(name: string, text: string): number {
   if (!/^-?\d+$/.test(text)) throw new CliError(`${name} must be an integer, not "${text}"`, EXIT.badInput);
   return Number(text);
 }
 
-
-async function mutateDevice(client: GraphqlClient, mutation: string, inputType: string, input: Record<string, unknown>): Promise<Row> {
-  const payload = await client.mutate<{ errors: []; device: Row | null }>(
-    `mutation($input: ${inputType}!) { ${mutation}(input: $input) { device { ${DEVICE_FIELDS} } ${USER_ERRORS} } }`,
-    mutation,
-    { input },
-  );
-  if (!payload.device) throw new CliError(`${mutation} was accepted but the API returned no device`, EXIT.failed);
-  return payload.device;
-}
-
 export function deviceCommand(): Command {
   const device = new Command('device').description('Devices (LUs)');
   device.addCommand(
-    apiVerb('list', 'List the devices', async (client, opts) => {
-      const data = await client.request<{ devices: { edges: { node: Row }[] } }>(
-        `query($clusterId: ID) { devices(first: 500, clusterId: $clusterId) { edges { node { ${DEVICE_FIELDS} } } } }`,
-        { clusterId: (opts.cluster as string | undefined) ?? null },
-      );
-      render(opts.output, nodesOf(data.devices), DEVICE_COLUMNS);
-    }).option('--cluster <id>', 'only the devices of this cluster'),
+    withFirstOption(
+      apiVerb('list', 'List the devices (every page; --first N for fewer)', async (client, opts) => {
+        const clusterId = opts.cluster === undefined ? null : await resolveCluster(client, opts.cluster as string);
+        const devices = await listConnection<Row>(client, { field: 'devices', pageSize: 500, fields: DEVICE_FIELDS, filters: { clusterId: 'ID' } }, { clusterId }, firstOf(opts));
+        render(opts.output, devices, DEVICE_COLUMNS);
+      }).option('--cluster <name-or-id>', 'only the devices of this cluster'),
+    ),
   );
   device.addCommand(
     apiVerb('show', 'Show one device', async (client, opts, id) => {
@@ -66,25 +37,30 @@ export function deviceCommand(): Command {
   );
   device.addCommand(
     apiVerb('create', 'Create a single-replica device on one node', async (client, opts) => {
+      const sizeBytes = size(opts.size as string);
+      const priority = integer('--priority', opts.priority as string);
+      const [clusterId, [nodeId]] = await Promise.all([resolveCluster(client, opts.cluster as string), resolveNodes(client, [opts.node as string])]);
       const input: Record<string, unknown> = {
-        clusterId: opts.cluster,
+        clusterId,
         name: opts.name,
-        sizeBytes: size(opts.size as string),
-        replicas: [{ nodeId: opts.node, priority: integer('--priority', opts.priority as string) }],
+        sizeBytes,
+        replicas: [{ nodeId, priority }],
         storeKind: (opts.store as string).toUpperCase(),
         sectorSize: Number(opts.sector),
+        ...(opts.cache !== undefined ? { cacheMode: enumValue(opts.cache as string, CACHE_MODES, '--cache') } : {}),
       };
-      const created = await mutateDevice(client, 'createDevice', 'CreateDeviceInput', input);
-      render(opts.output, created, DEVICE_COLUMNS);
+      render(opts.output, await mutateDevice(client, 'createDevice', 'CreateDeviceInput', input), DEVICE_COLUMNS);
     })
-      .requiredOption('--cluster <id>', 'cluster id')
+      .requiredOption('--cluster <name-or-id>', 'cluster')
       .requiredOption('--name <name>', 'device name')
       .requiredOption('--size <size>', 'size: bytes, or 64K, 100M, 10G, 1T, 10GiB')
-      .requiredOption('--node <id>', 'node that holds the replica')
+      .requiredOption('--node <name-or-id>', 'node that holds the replica')
       .option('--priority <n>', 'replica priority (higher wins)', '100')
       .addOption(new Option('--store <kind>', 'store kind').choices(['flat', 'lsfs']).default('flat'))
-      .addOption(new Option('--sector <bytes>', 'sector size').choices(['512', '4096']).default('512')),
+      .addOption(new Option('--sector <bytes>', 'sector size').choices(['512', '4096']).default('512'))
+      .addOption(new Option('--cache <mode>', 'cache mode (default write-through)').choices(['none', 'write-through', 'write-back'])),
   );
+  device.addCommand(createHaCommand());
   device.addCommand(
     apiVerb('resize', 'Grow a device', async (client, opts, id) => {
       const resized = await mutateDevice(client, 'resizeDevice', 'ResizeDeviceInput', { deviceId: id, sizeBytes: size(opts.size as string) });

@@ -23,6 +23,8 @@ export async function waitForState(client: GraphqlClient, id: string, state: str
         const mib = (b: number) => Math.floor(b / 1048576);
         if (!barStarted) bar.start(mib(resync.totalBytes), mib(resync.doneBytes));
         barStarted = true;
+        // A later resync (another partner, or a restart of this one) may have another size.
+        bar.setTotal(mib(resync.totalBytes));
         bar.update(mib(resync.doneBytes));
       }
       if (Date.now() >= deadline) throw new CliError(`device ${id} is ${device.state}, not ${state}, after ${Math.round(timeoutMs / 1000)} s`, EXIT.failed);

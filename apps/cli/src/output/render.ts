@@ -32,11 +32,6 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-/** Connection edges to their nodes. */
-export function nodesOf<T>(conn: { edges: { node: T }[] }): T[] {
-  return conn.edges.map((e) => e.node);
-}
-
 /** A null lookup is "not found" (exit 3). */
 export function found<T>(value: T | null, what: string, id: string): T {
   if (value === null || value === undefined) throw new CliError(`no ${what} with id ${id}`, EXIT.notFound);

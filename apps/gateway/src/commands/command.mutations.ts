@@ -52,6 +52,9 @@ import {
 import { CommandSender } from './commandSender';
 import { userErrorOf } from './userErrors';
 
+/** How long a mutation waits for the read models to include its events before answering without the object. */
+const PROJECTION_WAIT_MS = 30_000;
+
 @Resolver()
 export class CommandMutations {
   constructor(
@@ -70,7 +73,10 @@ export class CommandMutations {
       if (!userError) throw error;
       return { __typename: payload, commandId: null, aggregateId: null, streamVersion: null, globalPosition: null, errors: [userError] };
     }
-    if (reply.globalPosition !== undefined) await this.fleet.waitForProjection(reply.globalPosition);
+    // The payload shows the object as of this command or later, never the row from before it: on a loaded machine
+    // the projector can lag more than a few seconds, and a stale row (inMaintenance still false right after
+    // enterMaintenance) read as "now" would be wrong. Still behind at the bound: no object rather than an old one.
+    const caughtUp = reply.globalPosition === undefined || (await this.fleet.waitForProjection(reply.globalPosition, PROJECTION_WAIT_MS));
     const id = reply.aggregateId;
     const value: PayloadValue = {
       __typename: payload,
@@ -81,6 +87,7 @@ export class CommandMutations {
       errors: [],
     };
     // The object as it is now: one batched read, cheap next to the command's round trip.
+    if (!caughtUp) return value;
     if (entity === 'site') value.site = ((row) => (row ? toSite(row) : null))(await ctx.loaders.site.load(id));
     if (entity === 'cluster') value.cluster = ((row) => (row ? toCluster(row) : null))(await ctx.loaders.cluster.load(id));
     if (entity === 'node') value.node = ((row) => (row ? toNode(row) : null))(await ctx.loaders.node.load(id));
