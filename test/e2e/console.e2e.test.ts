@@ -214,12 +214,13 @@ else
       let shot = !SCREENSHOTS;
       const moved = await observe(async () => {
         const v = await values();
-        if (!shot && v.length > 0 && (await page.getByTestId('resync-progress').count())) {
+        if (!shot && v.some((x) => x > 0 && x < 100) && (await page.getByTestId('resync-progress').count())) {
           await screenshot(page, 'device-resync');
           shot = true;
         }
-        return v.some((x, i) => i > 0 && x > v[i - 1]) ? v : undefined;
-      }, 'the resync bar to move forward', 90_000);
+        // Forward from a reported value (0 is also what the bar shows before the first progress report).
+        return v.some((x, i) => i > 0 && v[i - 1] > 0 && x > v[i - 1]) ? v : undefined;
+      }, 'the resync bar to move forward from one reported value to a higher one', 90_000);
       await observe(async () => (await deviceState()) === 'ONLINE', `${DEVICE} ONLINE after the resync`, 90_000);
       console.log(`resync bar values seen: ${(await values()).join(' ')} (moved at ${moved.join(' ')})`);
       expect(moved.every((x) => x >= 0 && x <= 100)).toBe(true);
