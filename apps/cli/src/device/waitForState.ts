@@ -5,12 +5,20 @@ import { DEVICE_FIELDS, RESYNC_FIELDS } from '../api/fields';
 
 type Row = Record<string, any>;
 
-const POLL_MS = 1000;
+export interface WaitOptions {
+  pollMs?: number;
+  /**
+   * Where the bar goes: stderr when stdout is a terminal (default), none otherwise — scripts pipe stdout, and a bar
+   * there, or one on their stderr, would be noise in what they keep.
+   */
+  progress?: NodeJS.WritableStream | null;
+}
 
-export async function waitForState(client: GraphqlClient, id: string, state: string, timeoutMs: number): Promise<Row> {
+export async function waitForState(client: Pick<GraphqlClient, 'request'>, id: string, state: string, timeoutMs: number, options: WaitOptions = {}): Promise<Row> {
   const deadline = Date.now() + timeoutMs;
-  // Scripts pipe stdout: a bar there would be noise in their output.
-  const bar = process.stdout.isTTY ? new SingleBar({ format: 'resync {bar} {percentage}% | {value}/{total} MiB | ETA {eta}s', clearOnComplete: true }, Presets.shades_classic) : undefined;
+  const pollMs = options.pollMs ?? 1000;
+  const stream = options.progress === undefined ? (process.stdout.isTTY ? process.stderr : null) : options.progress;
+  const bar = stream ? new SingleBar({ format: 'resync {bar} {percentage}% | {value}/{total} MiB | ETA {eta}s', clearOnComplete: true, stream }, Presets.shades_classic) : undefined;
   let barStarted = false;
   try {
     for (;;) {
@@ -28,7 +36,7 @@ export async function waitForState(client: GraphqlClient, id: string, state: str
         bar.update(mib(resync.doneBytes));
       }
       if (Date.now() >= deadline) throw new CliError(`device ${id} is ${device.state}, not ${state}, after ${Math.round(timeoutMs / 1000)} s`, EXIT.failed);
-      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
     }
   } finally {
     if (barStarted) bar?.stop();
