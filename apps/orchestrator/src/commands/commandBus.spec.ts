@@ -155,8 +155,10 @@ describeWithInfrastructure('command bus', { nats: false }, (infra) => {
     it('two renames of one site from the same version', async () => {
       const site = await ok('CreateSite', { name: `r-${randomUUID().slice(0, 8)}` });
       const replies = await Promise.all([
-        run('RenameSite', { siteId: site.aggregateId, name: `a-${randomUUID().slice(0, 8)}` }),
-        run('RenameSite', { siteId: site.aggregateId, name: `b-${randomUUID().slice(0, 8)}` }),
+        // Both callers read version 1 (as two administrators would): whichever lands second must be refused, however
+        // the two interleave (without the expectation, a second rename that starts after the first ended is fine).
+        run('RenameSite', { siteId: site.aggregateId, name: `a-${randomUUID().slice(0, 8)}` }, { expectedVersion: 1 }),
+        run('RenameSite', { siteId: site.aggregateId, name: `b-${randomUUID().slice(0, 8)}` }, { expectedVersion: 1 }),
       ]);
       expect(outcome(replies)).toEqual(['CONFLICT', 'OK']);
     });
