@@ -19,8 +19,10 @@ module.exports = [
             onlyDependOnLibsWithTags: ['scope:data-plane'],
             bannedExternalImports: ['@nestjs/*', 'nats', 'typeorm', 'pg', '@apollo/*', 'graphql', 'graphql-ws', '@electric-sql/*'],
           },
-          { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:data-plane', 'scope:control-plane'] },
-          { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:data-plane', 'scope:control-plane'] },
+          // scope:test-kit (libs/testing) is imported by specs only; it is not part of any build.
+          { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:data-plane', 'scope:control-plane', 'scope:test-kit'] },
+          { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:data-plane', 'scope:control-plane', 'scope:test-kit'] },
+          { sourceTag: 'scope:test-kit', onlyDependOnLibsWithTags: [] },
           { sourceTag: 'scope:test', onlyDependOnLibsWithTags: ['*'] },
         ],
       }],

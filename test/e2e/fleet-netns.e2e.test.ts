@@ -9,7 +9,7 @@ import { Fleet, USER_ERRORS, type AgentSpec } from '../support/fleet';
 import { PrivateNats } from '../support/natsServer';
 import { DelayProxy } from '../support/delayProxy';
 import { NetnsLab, netemUnavailable, netnsUnavailable, type LabHost } from '../support/netns';
-import { httpGet, parsePrometheus, sampleValue } from '../support/prometheus';
+import { httpGet, parsePrometheus, sampleValue } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { missingServices } from '../support/services';
 import { missingBinaries, skipWithReason } from '../support/tools';

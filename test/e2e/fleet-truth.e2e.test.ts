@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { Fleet, POSTGRES_URL, USER_ERRORS, type AgentSpec } from '../support/fleet';
 import { freePort } from '../support/ports';
 import { run } from '../support/process';
-import { histogram, httpGet, parsePrometheus, sampleValue, type Family } from '../support/prometheus';
+import { histogram, httpGet, parsePrometheus, sampleValue, type Family } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { TANDEM_BIN } from '../support/target';
 import { missingBinaries, skipWithReason } from '../support/tools';

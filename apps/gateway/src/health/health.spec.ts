@@ -8,10 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import { ORCHESTRATOR_DATABASE, OrchestratorHttpServer, OrchestratorModule, OrchestratorObservability, settingsFromEnv as orchestratorSettings, type OrchestratorDatabase } from '@tandem/orchestrator';
 import { describeWithInfrastructure } from '@tandem/orchestrator/testing';
 import type { NatsConnection } from 'nats';
-/* eslint-disable @nx/enforce-module-boundaries -- the tests' Prometheus parser */
-import { eventually } from '../../../../test/support/eventually';
-import { histogram, httpGet, parsePrometheus, sampleValue } from '../../../../test/support/prometheus';
-/* eslint-enable @nx/enforce-module-boundaries */
+import { eventually, histogram, httpGet, parsePrometheus, sampleValue } from '@tandem/testing';
 import { settingsFromEnv } from '../config';
 import { GATEWAY_NATS } from '../gateway.module';
 import { bootstrapGateway } from '../main';

@@ -9,11 +9,10 @@ import * as path from 'path';
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-/* eslint-disable @nx/enforce-module-boundaries -- the tests' own HA pair, initiator and Prometheus parser */
-import { eventually } from '../../../../test/support/eventually';
+import { eventually, histogram, histogramIsConsistent, httpGet, parsePrometheus, sampleValue, type Family } from '@tandem/testing';
+/* eslint-disable @nx/enforce-module-boundaries -- the black-box tests' HA pair and raw iSCSI initiator (to move into @tandem/testing, issue 18) */
 import { haPair, type HaNode } from '../../../../test/support/haPair';
 import { freePort } from '../../../../test/support/ports';
-import { histogram, histogramIsConsistent, httpGet, parsePrometheus, sampleValue, type Family } from '../../../../test/support/prometheus';
 import { RawConnection, login, logout, read10, scsi, write10, type Session } from '../../../../test/support/rawIscsi';
 /* eslint-enable @nx/enforce-module-boundaries */
 import { NodeAgentModule } from '../app.module';
