@@ -11,6 +11,9 @@ ensure_node_modules || { echo "test.sh: npm ci failed (is package-lock.json in s
 ensure_build || { echo "test.sh: build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 rm -rf .test-results
+# Lint first (seconds): module boundaries and the rest; its verdict is one more line in the summary.
+bash scripts/lint.sh --record
+lint_status=$?
 npx nx run-many -t test --parallel=1 --nxBail=false --outputStyle=stream
 nx_status=$?
 
@@ -18,5 +21,5 @@ projects=$(npx nx show projects --with-target test 2>/dev/null | grep -c .)
 node scripts/summarize-tests.js "$projects"
 summary_status=$?
 
-if [ $nx_status -ne 0 ] || [ $summary_status -ne 0 ]; then exit 1; fi
+if [ $nx_status -ne 0 ] || [ $summary_status -ne 0 ] || [ $lint_status -ne 0 ]; then exit 1; fi
 exit 0

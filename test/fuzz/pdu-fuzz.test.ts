@@ -335,7 +335,6 @@ describeWithTools(['qemu-io', ...targetBinaries()], 'PDU fuzzing with a concurre
 
   test(`≥${TARGET_PDUS} bad PDUs: target stays up, answers or closes, healthy I/O stays correct`, async () => {
     const baseSeed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    // eslint-disable-next-line no-console
     console.log(`FUZZ_SEED=${baseSeed}`);
     const tally: Tally = { pdus: 0, connections: 0, rejects: 0, loginRejects: 0, closedByTarget: 0, closedAfterFin: 0, hung: [], loginFailures: 0, connectErrors: 0, byKind: {}, slowest: [] };
     const started = Date.now();
@@ -370,7 +369,6 @@ describeWithTools(['qemu-io', ...targetBinaries()], 'PDU fuzzing with a concurre
     fuzzing = false;
     await healthyLoop;
     const elapsed = Date.now() - started;
-    // eslint-disable-next-line no-console
     console.log(JSON.stringify({ elapsedMs: elapsed, ...tally, hung: tally.hung.length, hungSample: tally.hung.slice(0, 5), healthyOk: healthy.ok, healthyFailures: healthy.failures.length }, null, 1));
 
     expect({ alive: target!.isAlive(), exit: target!.exitStatus(), log: target!.isAlive() ? '' : target!.log().slice(-4000) }).toEqual({ alive: true, exit: 'running', log: '' });

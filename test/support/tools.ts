@@ -24,7 +24,6 @@ export function missingBinaries(names: string[]): string[] {
 
 /** Registers one skipped test whose title carries the reason, and prints the reason once. */
 export function skipWithReason(title: string, reason: string): void {
-  // eslint-disable-next-line no-console
   console.warn(`SKIPPED ${title}: ${reason}`);
   test.skip(`${title} [skipped: ${reason}]`, () => undefined);
 }
