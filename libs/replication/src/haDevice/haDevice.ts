@@ -25,24 +25,28 @@
  * - In a partial partition a dropped replica's unacknowledged writes may have reached one member but not another;
  *   the member that removes it copies its own version of those recent regions to the others (repairRecent).
  */
-import { createHash } from 'crypto';
 import { EventEmitter } from 'events';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { LbaRangeLock, type AluaAccessState, type RangeLock } from '@tandem/scsi';
-import { dataBuffers, StoreError, type BlockStore, type ByteRange } from '@tandem/storage';
-import { PartnerChannel, PartnerRefused, PartnerUnreachable } from '../channel/partnerChannel';
+import { LbaRangeLock, type AluaAccessState } from '@tandem/scsi';
+import { dataBuffers, type BlockStore } from '@tandem/storage';
+import { PartnerUnreachable, type PartnerChannel } from '../channel/partnerChannel';
 import type { SyncNetwork } from '../channel/syncNetwork';
 import { FrameFlag, FrameType, type FrameHeader } from '../protocol/frame';
 import { DirtyBitmap } from '../state/dirtyBitmap';
-import { GenerationStore, compareGenerations, writeAtomically, type GenerationState } from '../state/generations';
+import { GenerationStore, compareGenerations, writeAtomically } from '../state/generations';
 import { askWitness } from '../witness/witness';
-import type { HaDeviceConfig, HaPartnerConfig } from './haConfig';
+import { lossReason, nextGenerationId, outranks, stepsAside, tally, type Loss } from './arbitration';
+import { ClusterRangeLock } from './clusterRangeLock';
+import type { HaDeviceConfig } from './haConfig';
 import type { HaEvent, LocalRole, PartnerState } from './haEvents';
+import { Partner, readPartnerState } from './partner';
+import { ACTIVITY_EXTENT_BYTES, allRegions, listRegions, markRegions, mergeRegions, unionRegions, type RegionUnion } from './regions';
+import { mirrorPr, type PrNexus } from './mirroredIo';
+import { ReplicatedStore } from './replicatedStore';
+import { decodeState, encodeState, stateReplies, type DropRequest, type JoinPrepareAnswer, type PeerState, type ResyncDone, type StateMessage, type Verdict } from './stateMessages';
 
 const DEFAULT_REGION_BYTES = 64 * 1024;
-/** Activity-log granularity while a partner receives our writes (see replicateWrite). */
-const ACTIVITY_EXTENT_BYTES = 4 * 1024 * 1024;
 /** Copies a resync keeps in flight at once. */
 const RESYNC_IN_FLIGHT = 8;
 /** Adjacent dirty regions a resync sends as one copy (one lock, one read, one frame): up to this many bytes. */
@@ -53,101 +57,22 @@ const RESYNC_CHUNK_BYTES = 1 * 1024 * 1024;
  * 1 GiB copied in 1.0 s, then 0.4 s of final flush).
  */
 const RESYNC_FLUSH_BYTES = 64 * 1024 * 1024;
-/** Remote lock slots are numbered from here (local slots are small). */
-const REMOTE_SLOT_BASE = 1 << 30;
 /** Extents written by a partner are remembered this long (two windows) for repairRecent. */
 const RECENT_WINDOW_MS = 5000;
-/** A region list longer than this travels as "everything" (a full copy). */
-const MAX_LISTED_REGIONS = 1 << 20;
 /**
  * After a partner fell silent, writes resume without it no sooner than this long after it was last heard: it
  * declares us dead after the link's deadAfter (1 s) and holds its I/O from then on; the rest is margin.
  */
 const FENCE_MS = 1500;
 
-/** What a replica tells a partner in a handshake. `dirty`: per partner node id, the regions its bitmap marks (null = untrusted). */
-interface PeerState {
-  nodeId: string;
-  priority: number;
-  generation: GenerationState;
-  dirty: Record<string, number[] | null>;
-  role: LocalRole;
-  accessState: AluaAccessState;
-  /** Partners this replica counts as members of its group. */
-  members: string[];
-  /** Counts the replica's role changes: a handshake state older than an access message received since is stale. */
-  roleSeq: number;
-}
-
 /** The LU's reservation state as the device moves it: partner PR OUTs applied here, and the state copied at resync. */
 export interface PrHooks {
-  apply(op: unknown, nexus: { initiatorPortName: string; targetPortName: string; relativeTargetPortId: number }): Promise<void>;
+  apply(op: unknown, nexus: PrNexus): Promise<void>;
   snapshot(): unknown;
   restore(snapshot: unknown): Promise<void>;
 }
 
-interface PersistedPartner {
-  state: 'synchronized' | 'not-synchronized';
-}
-
 type Respond = (flags: number, aux: number, payload?: Buffer) => void;
-
-const unavailable = (why: string) => new StoreError(`replica not serving: ${why}`, 'UNAVAILABLE');
-
-/** The generation a group moves to when its members become `members` (same inputs → same id on every member). */
-export function nextGenerationId(current: string, members: readonly string[]): string {
-  const h = createHash('sha256').update(`${current}|${[...members].sort().join(',')}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${(8 | (parseInt(h[16], 16) & 3)).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Everything this replica keeps about one partner. */
-export class Partner {
-  readonly channel: PartnerChannel;
-  state: PartnerState = 'unknown';
-  accessState: AluaAccessState = 'unavailable';
-  peer: PeerState | null = null;
-  /** A handshake completed on the current connection. */
-  handshaken = false;
-  deciding: Promise<void> | null = null;
-  resyncRun: Promise<void> | null = null;
-  stopResync = false;
-  /** Regions this member reported for a join we coordinate elsewhere (cleaned when the join commits). */
-  preparedRegions: number[] | null = null;
-  /** Lock slots granted to this partner (released if it goes away), by slot and by request id. */
-  readonly granted = new Set<number>();
-  readonly grantsByRequest = new Map<number, number>();
-  readonly recentPr = new Set<number>();
-  /** 4 MiB extents this partner wrote here recently (two rotating windows). */
-  recentNow = new Set<number>();
-  recentBefore = new Set<number>();
-  lastLatencyAlert = 0;
-  retryTimer?: NodeJS.Timeout;
-  /** The resync this replica runs to the partner (for status and metrics): bytes copied since it started. */
-  resyncDoneBytes = 0;
-  resyncStartedAt = 0;
-
-  constructor(
-    readonly cfg: HaPartnerConfig,
-    readonly bitmap: DirtyBitmap,
-    public persisted: PersistedPartner,
-  ) {
-    this.channel = new PartnerChannel(cfg.nodeId);
-  }
-
-  get nodeId(): string {
-    return this.cfg.nodeId;
-  }
-
-  /** In this replica's group: it holds every write this replica acknowledged. */
-  get member(): boolean {
-    return this.persisted.state === 'synchronized';
-  }
-
-  /** Gets our writes now (a member, or a replica being resynced). */
-  get receives(): boolean {
-    return (this.state === 'synchronized' || this.state === 'resync-to-partner') && this.channel.connected;
-  }
-}
 
 export class HaDevice extends EventEmitter {
   readonly store: BlockStore;
@@ -225,15 +150,6 @@ export class HaDevice extends EventEmitter {
     return this.partners[0].bitmap.regionBytes;
   }
 
-  /** The first partner (two-replica devices have only this one). */
-  get partner(): HaPartnerConfig {
-    return this.partners[0].cfg;
-  }
-
-  get partnerState(): PartnerState {
-    return this.partners[0].state;
-  }
-
   partnerById(nodeId: string): Partner | undefined {
     return this.partners.find((p) => p.nodeId === nodeId);
   }
@@ -277,7 +193,7 @@ export class HaDevice extends EventEmitter {
     }
     this.emitEvent({ type: 'PathStateChanged', portGroup: this.config.localPortGroup, state: this.accessState });
     this.emit('access', this.accessState);
-    const body = Buffer.from(JSON.stringify({ kind: 'access', role: this.role, accessState: this.accessState, roleSeq: this.roleSeq }));
+    const body = encodeState({ kind: 'access', role: this.role, accessState: this.accessState, roleSeq: this.roleSeq });
     for (const p of this.partners) if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, body);
   }
 
@@ -372,7 +288,7 @@ export class HaDevice extends EventEmitter {
   private rehandshake(p: Partner): void {
     if (this.closed || !p.channel.connected) return;
     if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
-    else p.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'rehandshake' })));
+    else p.channel.notify(FrameType.State, 0, 0, 0, encodeState({ kind: 'rehandshake' }));
   }
 
   private localState(): PeerState {
@@ -390,11 +306,16 @@ export class HaDevice extends EventEmitter {
     };
   }
 
+  /** Regions that may differ between this replica and p: every bitmap here, and every list p sent. */
+  private regionsToCopy(p: Partner, peer: PeerState): RegionUnion {
+    return unionRegions([...this.partners.map((q) => listRegions(q.bitmap)), ...Object.values(peer.dirty ?? {})], p.bitmap);
+  }
+
   private async handshake(p: Partner): Promise<void> {
     if (this.closed || !p.channel.connected) return;
     try {
-      const reply = await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'handshake', state: this.localState() })));
-      await this.agree(p, JSON.parse(reply.payload.toString('utf8')) as PeerState);
+      const reply = await p.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'handshake', state: this.localState() }));
+      await this.agree(p, stateReplies.peerState.decode(reply.payload));
     } catch (error) {
       if (!(error instanceof PartnerUnreachable)) p.channel.close(`handshake failed: ${(error as Error).message}`);
     }
@@ -418,7 +339,7 @@ export class HaDevice extends EventEmitter {
       if (verdict === 'peer-newer') return this.splitBrain(p, peer);
       // Synchronized already (a repeated handshake): nothing changes; had it fallen behind, a decision would have dropped it.
       if (p.member && p.state === 'synchronized' && verdict === 'same') return;
-      if (p.member && verdict === 'same' && peer.role === 'serving' && peer.members.includes(this.config.localNodeId) && unionRegions(this, p, peer, []).regions.length === 0) {
+      if (p.member && verdict === 'same' && peer.role === 'serving' && peer.members.includes(this.config.localNodeId) && this.regionsToCopy(p, peer).regions.length === 0) {
         await this.setPartnerState(p, 'synchronized');
         return;
       }
@@ -555,13 +476,13 @@ export class HaDevice extends EventEmitter {
         return ok();
       }
       case FrameType.State: {
-        let body: { kind?: string; [k: string]: unknown };
+        let message: StateMessage;
         try {
-          body = JSON.parse(payload.toString('utf8'));
-        } catch {
-          return fail(new Error('unreadable state message'));
+          message = decodeState(payload);
+        } catch (error) {
+          return fail(error);
         }
-        void this.handleState(p, body, respond).catch(fail);
+        void this.handleState(p, message, respond).catch(fail);
         return;
       }
       case FrameType.PrApply: {
@@ -569,8 +490,14 @@ export class HaDevice extends EventEmitter {
         if (p.recentPr.has(h.requestId)) return ok();
         p.recentPr.add(h.requestId);
         if (p.recentPr.size > 256) p.recentPr.delete(p.recentPr.values().next().value as number);
-        const { op, nexus } = JSON.parse(payload.toString('utf8'));
+        let pr: { op: unknown; nexus: PrNexus };
+        try {
+          pr = JSON.parse(payload.toString('utf8'));
+        } catch {
+          return fail(new Error('unreadable reservation message'));
+        }
         if (!this.prHooks) return fail(new Error('this replica has no reservations to apply to'));
+        const { op, nexus } = pr;
         this.prHooks.apply(op, nexus).then(ok, fail);
         return;
       }
@@ -605,62 +532,59 @@ export class HaDevice extends EventEmitter {
     }
   }
 
-  private async handleState(p: Partner, body: { kind?: string; [k: string]: unknown }, respond: Respond): Promise<void> {
-    const reply = (value: unknown) => respond(0, 0, Buffer.from(JSON.stringify(value)));
-    switch (body.kind) {
+  private async handleState(p: Partner, message: StateMessage, respond: Respond): Promise<void> {
+    const done = () => respond(0, 0);
+    switch (message.kind) {
       case 'handshake':
         await this.queue(async () => {
-          reply(this.localState());
-          await this.agree(p, body.state as PeerState);
+          respond(0, 0, stateReplies.peerState.encode(this.localState()));
+          await this.agree(p, message.state);
         });
         return;
       case 'rehandshake':
         if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
-        return respond(0, 0);
+        return done();
       case 'access': {
-        const seq = Number(body.roleSeq);
-        if (p.peer && seq < p.peer.roleSeq) return respond(0, 0); // older than what we know
+        if (p.peer && message.roleSeq < p.peer.roleSeq) return done(); // older than what we know
         if (p.peer) {
-          p.peer.role = body.role as LocalRole;
-          p.peer.accessState = body.accessState as AluaAccessState;
-          p.peer.roleSeq = seq;
+          p.peer.role = message.role;
+          p.peer.accessState = message.accessState;
+          p.peer.roleSeq = message.roleSeq;
         }
-        this.setPartnerAccess(p, body.accessState as AluaAccessState);
-        return respond(0, 0);
+        this.setPartnerAccess(p, message.accessState);
+        return done();
       }
       case 'drop':
-        return reply(await this.answerDrop(p, body as unknown as DropRequest));
+        return respond(0, 0, stateReplies.verdict.encode(await this.answerDrop(p, message)));
       case 'join-prepare':
-        return reply(await this.answerJoinPrepare(p, String(body.nodeId)));
+        return respond(0, 0, stateReplies.joinPrepare.encode(await this.answerJoinPrepare(p, message.nodeId)));
       case 'join-commit':
-        return reply(await this.answerJoinCommit(p, String(body.nodeId)));
+        return respond(0, 0, stateReplies.verdict.encode(await this.answerJoinCommit(p, message.nodeId)));
       case 'join-abort': {
-        const target = this.partnerById(String(body.nodeId));
+        const target = this.partnerById(message.nodeId);
         if (target && target.state === 'resync-to-partner' && !target.resyncRun) await this.setPartnerState(target, 'not-synchronized', `the join coordinated by ${p.nodeId} was abandoned`);
-        return respond(0, 0);
+        return done();
       }
       case 'repair-list':
         // Extents a dropped replica wrote here recently (see repairRecent).
-        return reply({ extents: recentExtents(this.partnerById(String(body.nodeId))) });
+        return respond(0, 0, stateReplies.repairList.encode({ extents: this.partnerById(message.nodeId)?.recentExtents() ?? [] }));
       case 'out':
         // The group removed us while we could still talk to it: stop serving; it will resync us.
         await this.queue(async () => {
-          if (this.role === 'serving') this.setRole('blocked', `removed from the group by ${p.nodeId}: ${String(body.reason ?? '')}`);
+          if (this.role === 'serving') this.setRole('blocked', `removed from the group by ${p.nodeId}: ${message.reason}`);
           if (p.state === 'synchronized') await this.setPartnerState(p, 'unknown');
         });
         this.rehandshake(p);
-        return respond(0, 0);
+        return done();
       case 'resync-done':
-        await this.queue(() => this.resyncDone(p, body as unknown as ResyncDone));
-        return respond(0, 0);
+        await this.queue(() => this.resyncDone(p, message));
+        return done();
       case 'resolve':
         // The operator chose a survivor on the other side: we lose; take a copy of everything that differs.
         // Not queued: the survivor waits for this answer inside its own chain.
         await this.becomeResyncTarget(p);
         this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: p.nodeId, survivorNodeId: p.nodeId });
-        return reply(this.localState());
-      default:
-        respond(FrameFlag.Error, 0, Buffer.from(`unknown state message ${String(body.kind)}`));
+        return respond(0, 0, stateReplies.peerState.encode(this.localState()));
     }
   }
 
@@ -685,11 +609,6 @@ export class HaDevice extends EventEmitter {
     });
     p.deciding = decision.catch(() => undefined);
     return p.deciding;
-  }
-
-  /** Compatibility for the two-replica callers: the partner (the only one) is lost. */
-  partnerLost(reason: string): Promise<void> {
-    return this.lost(this.partners[0], reason);
   }
 
   private nextGeneration(without: Partner): string {
@@ -720,19 +639,19 @@ export class HaDevice extends EventEmitter {
     // A member is gone and we serve: it leaves the group, or we do.
     const alive = brokenDisk || (await this.network.probeHeartbeat(p.cfg.heartbeat));
     if (this.closed || !p.member) return;
-    if (!brokenDisk && alive && outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId)) {
+    const loss: Loss = { brokenDisk, heartbeatAnswers: alive, memberOutranksUs: outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId) };
+    if (stepsAside(loss)) {
       await this.stepAside(p, `sync links to ${p.nodeId} down while it answers on the heartbeat; it has the higher priority (${reason})`);
       return;
     }
     const next = this.nextGeneration(p);
-    let votes = 1 + (alive && !brokenDisk ? 1 : 0);
     const agreed: Partner[] = [];
     for (const q of this.members()) {
       if (q === p || !q.channel.connected) continue;
-      let answer: { ok: boolean; why?: string };
+      let answer: Verdict;
       try {
-        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'drop', nodeId: p.nodeId, from: this.generations.state.current, next, reason })));
-        answer = JSON.parse(r.payload.toString('utf8'));
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'drop', nodeId: p.nodeId, from: this.generations.state.current, next, reason }));
+        answer = stateReplies.verdict.decode(r.payload);
       } catch (error) {
         if (error instanceof PartnerUnreachable) continue; // its own decision follows
         answer = { ok: false, why: (error as Error).message };
@@ -741,29 +660,22 @@ export class HaDevice extends EventEmitter {
         await this.stepAside(p, `${q.nodeId} would not drop ${p.nodeId}: ${answer.why ?? 'refused'} (${reason})`);
         return;
       }
-      votes++;
       agreed.push(q);
     }
-    if (this.config.strategy === 'node-majority') {
-      const total = 1 + this.partners.length + ((this.config.witness ?? []).length > 0 ? 1 : 0);
-      if (votes * 2 <= total && !alive) {
-        // The witness's vote: two of three for a two-replica device (ourselves and the witness).
-        if (await askWitness(this.config.witness ?? [], { op: 'claim', deviceId: this.config.deviceId, nodeId: this.config.localNodeId })) votes++;
-        if (this.closed) return;
-      }
-      if (votes * 2 <= total) {
-        this.setRole('blocked', `no majority: ${p.nodeId} is silent and only ${votes} of ${total} votes are here (${reason})`);
-        await this.setPartnerState(p, 'unknown', reason);
-        return;
-      }
+    const input = { strategy: this.config.strategy, partners: this.partners.length, witnessConfigured: (this.config.witness ?? []).length > 0, loss, agreed: agreed.length };
+    let votes = tally(input);
+    if (votes.askWitness) {
+      // The witness's vote: two of three for a two-replica device (ourselves and the witness).
+      const granted = await askWitness(this.config.witness ?? [], { op: 'claim', deviceId: this.config.deviceId, nodeId: this.config.localNodeId });
+      if (this.closed) return;
+      votes = tally({ ...input, witnessGranted: granted });
     }
-    const why = brokenDisk
-      ? `${p.nodeId} failed a write: ${reason}`
-      : alive
-        ? `sync links down, ${p.nodeId} alive on the heartbeat with lower priority (${reason})`
-        : this.config.strategy === 'node-majority' && votes > 1 + agreed.length
-          ? `${p.nodeId} silent; the witness gave this replica its vote (${reason})`
-          : `${p.nodeId} presumed dead: sync and heartbeat silent (${reason})`;
+    if (!votes.goesOn) {
+      this.setRole('blocked', `no majority: ${p.nodeId} is silent and only ${votes.votes} of ${votes.total} votes are here (${reason})`);
+      await this.setPartnerState(p, 'unknown', reason);
+      return;
+    }
+    const why = lossReason(p.nodeId, reason, loss, votes, agreed.length, this.config.strategy);
     // A partner cut off in silence only notices it deadAfter after it last heard from us: until then it may still
     // serve reads. Resume writes without it only once it must have stopped (a reset or closed link needs no wait).
     if (!brokenDisk && p.channel.wentSilent) {
@@ -791,7 +703,7 @@ export class HaDevice extends EventEmitter {
     await this.local.flush();
     await this.setPartnerState(p, 'not-synchronized', reason);
     // Reachable still (it failed a write, or others dropped it): it must stop serving and rejoin.
-    if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'out', reason })));
+    if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, encodeState({ kind: 'out', reason }));
     // A join someone else coordinated for a replica may have died with p: start it again from here.
     for (const q of this.partners) {
       if (q !== p && q.state === 'resync-to-partner' && !q.resyncRun) {
@@ -802,7 +714,7 @@ export class HaDevice extends EventEmitter {
   }
 
   /** A member asks us to agree that `nodeId` leaves the group. */
-  private async answerDrop(from: Partner, request: DropRequest): Promise<{ ok: boolean; why?: string }> {
+  private async answerDrop(from: Partner, request: DropRequest): Promise<Verdict> {
     if (this.role !== 'serving') return { ok: false, why: `${this.config.localNodeId} does not serve (${this.blockReason})` };
     if (!from.member || from.state !== 'synchronized') return { ok: false, why: `${this.config.localNodeId} does not count ${from.nodeId} in its group` };
     const target = this.partnerById(request.nodeId);
@@ -819,11 +731,11 @@ export class HaDevice extends EventEmitter {
    * it wrote recently, here or at an agreeing member, is copied from here to those members, under the cluster lock.
    */
   private async repairRecent(dropped: Partner, agreed: Partner[]): Promise<void> {
-    const extents = new Set(recentExtents(dropped));
+    const extents = new Set(dropped.recentExtents());
     for (const q of agreed) {
       try {
-        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'repair-list', nodeId: dropped.nodeId })));
-        for (const e of JSON.parse(r.payload.toString('utf8')).extents as number[]) extents.add(e);
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'repair-list', nodeId: dropped.nodeId }));
+        for (const e of stateReplies.repairList.decode(r.payload).extents) extents.add(e);
       } catch {
         return; // q is going too: its own decision follows
       }
@@ -881,20 +793,20 @@ export class HaDevice extends EventEmitter {
     this.log(`HA ${this.config.deviceId}: coordinating the join of ${p.nodeId} (${this.partners.map((q) => `${q.nodeId} ${q.state}${q.member ? ' member' : ''}${q.channel.connected ? '' : ' unreachable'}`).join(', ')})`);
     p.stopResync = false;
     await this.setPartnerState(p, 'resync-to-partner');
-    const union = unionRegions(this, p, peer, []);
+    const union = this.regionsToCopy(p, peer);
     const others = this.members().filter((q) => q !== p);
     const prepared: Partner[] = [];
     for (const q of others) {
-      let answer: { ok: boolean; why?: string; dirty?: Record<string, number[] | null> };
+      let answer: JoinPrepareAnswer;
       try {
-        const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-prepare', nodeId: p.nodeId })));
-        answer = JSON.parse(r.payload.toString('utf8'));
+        const r = await q.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'join-prepare', nodeId: p.nodeId }));
+        answer = stateReplies.joinPrepare.decode(r.payload);
       } catch (error) {
         answer = { ok: false, why: (error as Error).message };
       }
       if (!answer.ok) {
         this.log(`HA ${this.config.deviceId}: ${p.nodeId} cannot rejoin yet: ${q.nodeId}: ${answer.why}`);
-        for (const done of prepared) done.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-abort', nodeId: p.nodeId })));
+        for (const done of prepared) done.channel.notify(FrameType.State, 0, 0, 0, encodeState({ kind: 'join-abort', nodeId: p.nodeId }));
         await this.setPartnerState(p, 'not-synchronized', `join postponed: ${answer.why}`);
         this.scheduleRejoin(p);
         return;
@@ -903,12 +815,12 @@ export class HaDevice extends EventEmitter {
       mergeRegions(union, Object.values(answer.dirty ?? {}));
     }
     // The union goes into p's bitmap (sticky), which the copy then empties.
-    await markRegions(p.bitmap, union.full ? Array.from({ length: p.bitmap.regionCount }, (_, i) => i) : union.regions, this.local.sizeBytes);
+    await markRegions(p.bitmap, union.full ? allRegions(p.bitmap) : union.regions, this.local.sizeBytes);
     p.bitmap.freeze();
     p.resyncRun = this.copyRegions(p, union.full ? 'full' : 'fast', prepared)
       .catch(async (error) => {
         if (!(error instanceof PartnerUnreachable)) this.log(`resync to ${p.nodeId} stopped: ${(error as Error).message}`);
-        for (const q of prepared) if (q.channel.connected) q.channel.notify(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-abort', nodeId: p.nodeId })));
+        for (const q of prepared) if (q.channel.connected) q.channel.notify(FrameType.State, 0, 0, 0, encodeState({ kind: 'join-abort', nodeId: p.nodeId }));
         if (!this.closed && p.state === 'resync-to-partner') {
           await this.setPartnerState(p, 'not-synchronized', `resync stopped: ${(error as Error).message}`).catch(() => undefined);
           this.scheduleRejoin(p);
@@ -1010,13 +922,13 @@ export class HaDevice extends EventEmitter {
         if (round >= 4) throw new Error(`the group kept changing during the join of ${p.nodeId}`);
         // Members that joined while we copied must send p their writes too, and say what p misses.
         for (const q of unprepared) {
-          const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-prepare', nodeId: p.nodeId })));
-          const answer = JSON.parse(r.payload.toString('utf8')) as { ok: boolean; why?: string; dirty?: Record<string, number[] | null> };
+          const r = await q.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'join-prepare', nodeId: p.nodeId }));
+          const answer = stateReplies.joinPrepare.decode(r.payload);
           if (!answer.ok) throw new Error(`${q.nodeId} cannot take part in the join of ${p.nodeId}: ${answer.why}`);
           prepared.push(q);
           const union: RegionUnion = { full: false, regions: [] };
           mergeRegions(union, Object.values(answer.dirty ?? {}));
-          await markRegions(p.bitmap, union.full ? Array.from({ length: p.bitmap.regionCount }, (_, i) => i) : union.regions, this.local.sizeBytes);
+          await markRegions(p.bitmap, union.full ? allRegions(p.bitmap) : union.regions, this.local.sizeBytes);
         }
       } finally {
         release();
@@ -1042,8 +954,8 @@ export class HaDevice extends EventEmitter {
     await this.local.flush();
     await p.bitmap.flush();
     for (const q of prepared) {
-      const r = await q.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'join-commit', nodeId: p.nodeId })));
-      const answer = JSON.parse(r.payload.toString('utf8')) as { ok: boolean; why?: string };
+      const r = await q.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'join-commit', nodeId: p.nodeId }));
+      const answer = stateReplies.verdict.decode(r.payload);
       if (!answer.ok) throw new Error(`${q.nodeId} did not commit the join of ${p.nodeId}: ${answer.why}`);
     }
     const outside: Record<string, number[] | null> = {};
@@ -1054,13 +966,13 @@ export class HaDevice extends EventEmitter {
       members: [this.config.localNodeId, ...prepared.map((q) => q.nodeId)],
       outside,
     };
-    await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'resync-done', ...body })));
+    await p.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'resync-done', ...body }));
     await this.setPartnerState(p, 'synchronized');
     if (p.peer) p.peer.role = 'serving';
   }
 
   /** The coordinator asks us (a member) to send `nodeId` our writes from now on, and what we know it misses. */
-  private async answerJoinPrepare(from: Partner, nodeId: string): Promise<{ ok: boolean; why?: string; dirty?: Record<string, number[] | null> }> {
+  private async answerJoinPrepare(from: Partner, nodeId: string): Promise<JoinPrepareAnswer> {
     const target = this.partnerById(nodeId);
     if (this.role !== 'serving') return { ok: false, why: `${this.config.localNodeId} does not serve` };
     if (!from.member || from.state !== 'synchronized') return { ok: false, why: `${this.config.localNodeId} does not count ${from.nodeId} in its group` };
@@ -1074,10 +986,10 @@ export class HaDevice extends EventEmitter {
     return { ok: true, dirty };
   }
 
-  private async answerJoinCommit(from: Partner, nodeId: string): Promise<{ ok: boolean; why?: string }> {
+  private async answerJoinCommit(from: Partner, nodeId: string): Promise<Verdict> {
     const target = this.partnerById(nodeId);
     if (!target || target.state !== 'resync-to-partner') return { ok: false, why: `${this.config.localNodeId} was not sending ${nodeId} its writes (${target?.state})` };
-    const regions = target.preparedRegions ?? Array.from({ length: target.bitmap.regionCount }, (_, i) => i);
+    const regions = target.preparedRegions ?? allRegions(target.bitmap);
     for (const r of regions) target.bitmap.cleanRegion(r);
     target.preparedRegions = null;
     await target.bitmap.flush();
@@ -1096,7 +1008,7 @@ export class HaDevice extends EventEmitter {
       const outside = body.outside?.[q.nodeId];
       if (outside !== undefined && !body.members.includes(q.nodeId)) {
         // Out of the group: what the coordinator knows it misses, we now know too.
-        await markRegions(q.bitmap, outside ?? Array.from({ length: q.bitmap.regionCount }, (_, i) => i), this.local.sizeBytes);
+        await markRegions(q.bitmap, outside ?? allRegions(q.bitmap), this.local.sizeBytes);
       }
       await q.bitmap.flush();
     }
@@ -1118,8 +1030,8 @@ export class HaDevice extends EventEmitter {
     if (losers.length === 0) throw new Error(`device ${this.config.deviceId} is not in split-brain (partners ${this.partners.map((p) => `${p.nodeId} ${p.state}`).join(', ')})`);
     await this.queue(async () => {
       for (const p of losers) {
-        const reply = await p.channel.request(FrameType.State, 0, 0, 0, Buffer.from(JSON.stringify({ kind: 'resolve' })));
-        const peer = JSON.parse(reply.payload.toString('utf8')) as PeerState;
+        const reply = await p.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'resolve' }));
+        const peer = stateReplies.peerState.decode(reply.payload);
         p.peer = peer;
         this.emitEvent({ type: 'SplitBrainResolved', partnerNodeId: p.nodeId, survivorNodeId: this.config.localNodeId });
         await this.setPartnerState(p, 'not-synchronized', 'split-brain resolved: this replica survives');
@@ -1150,129 +1062,9 @@ export class HaDevice extends EventEmitter {
     return null;
   }
 
-  async replicateWrite(buf: Buffer, offset: number, length: number, position: number, fua: boolean): Promise<void> {
-    const waiting = this.ready();
-    if (waiting) await waiting;
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-    const partners = this.partners;
-    const n = partners.length;
-    // While a partner receives our writes the marks are only an activity log (which regions may differ after a
-    // crash), so whole 4 MiB extents are marked: a sequential stream pays one durable bitmap write per extent, not
-    // per write. For a partner that does not receive them, marks are exact: they are what a fast resync will copy.
-    const r0 = partners[0].receives;
-    const r1 = n > 1 && partners[1].receives;
-    const markStart = position - (position % ACTIVITY_EXTENT_BYTES);
-    const markEnd = Math.min(this.local.sizeBytes, Math.ceil((position + length) / ACTIVITY_EXTENT_BYTES) * ACTIVITY_EXTENT_BYTES);
-    const m0 = partners[0].bitmap.beginWrite(r0 ? markStart : position, r0 ? markEnd - markStart : length);
-    const m1 = n > 1 ? partners[1].bitmap.beginWrite(r1 ? markStart : position, r1 ? markEnd - markStart : length) : null;
-    if (m0) await m0;
-    if (m1) await m1;
-    const flags = (fua ? FrameFlag.Fua : 0) | (r0 && r1 ? FrameFlag.AlsoThird : 0);
-    let has0 = false;
-    let has1 = false;
-    let failed = false;
-    try {
-      if (r0 || r1) {
-        const q0 = r0 ? partners[0].channel.request(FrameType.Write, flags, position, 0, buf, offset, length) : null;
-        const q1 = r1 ? partners[1].channel.request(FrameType.Write, flags, position, 0, buf, offset, length) : null;
-        const localWrite = this.local.write(buf, offset, length, position, fua);
-        const [l, a, b] = await Promise.allSettled([localWrite, q0, q1]);
-        if (l.status === 'rejected') throw l.reason;
-        if (q0) {
-          if (a.status === 'fulfilled') has0 = true;
-          else {
-            failed = true;
-            await this.partnerFailed(partners[0], a.reason);
-          }
-        }
-        if (q1) {
-          if (b.status === 'fulfilled') has1 = true;
-          else {
-            failed = true;
-            await this.partnerFailed(partners[1], b.reason);
-          }
-        }
-      } else {
-        await this.local.write(buf, offset, length, position, fua);
-      }
-    } finally {
-      partners[0].bitmap.endWrite(r0 ? markStart : position, r0 ? markEnd - markStart : length, has0);
-      if (n > 1) partners[1].bitmap.endWrite(r1 ? markStart : position, r1 ? markEnd - markStart : length, has1);
-    }
-    if (failed && this.role !== 'serving') throw unavailable(this.blockReason);
-  }
-
-  async replicateDiscard(position: number, length: number): Promise<void> {
-    const waiting = this.ready();
-    if (waiting) await waiting;
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-    const discard = this.local.discard?.bind(this.local);
-    if (!discard) throw new StoreError('the store cannot deallocate', 'IO');
-    const receivers = this.partners.filter((p) => p.receives);
-    for (const p of this.partners) {
-      const marking = p.bitmap.beginWrite(position, length);
-      if (marking) await marking;
-    }
-    const has = new Set<Partner>();
-    let failed = false;
-    try {
-      const lengthField = Buffer.alloc(6);
-      lengthField.writeUIntBE(length, 0, 6);
-      const flags = receivers.length === 2 ? FrameFlag.AlsoThird : 0;
-      const remotes = receivers.map((p) => p.channel.request(FrameType.Discard, flags, position, length <= 0xffffffff ? length : 0, lengthField));
-      const [l, ...rs] = await Promise.allSettled([discard(position, length), ...remotes]);
-      if (l.status === 'rejected') throw l.reason;
-      for (let i = 0; i < rs.length; i++) {
-        const r = rs[i];
-        if (r.status === 'fulfilled') has.add(receivers[i]);
-        else {
-          failed = true;
-          await this.partnerFailed(receivers[i], r.reason);
-        }
-      }
-    } finally {
-      for (const p of this.partners) p.bitmap.endWrite(position, length, has.has(p));
-    }
-    if (failed && this.role !== 'serving') throw unavailable(this.blockReason);
-  }
-
   /** A PERSISTENT RESERVE OUT that changed the state here, applied on every partner receiving writes before GOOD. */
-  async replicatePr(op: unknown, nexus: { initiatorPortName: string; targetPortName: string; relativeTargetPortId: number }): Promise<void> {
-    const waiting = this.ready();
-    if (waiting) await waiting;
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-    const receivers = this.partners.filter((p) => p.receives);
-    if (receivers.length === 0) return;
-    const body = Buffer.from(JSON.stringify({ op, nexus }));
-    const results = await Promise.allSettled(receivers.map((p) => p.channel.request(FrameType.PrApply, 0, 0, 0, body)));
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (r.status === 'rejected') await this.partnerFailed(receivers[i], r.reason);
-    }
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-  }
-
-  async replicateFlush(): Promise<void> {
-    const waiting = this.ready();
-    if (waiting) await waiting;
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-    const receivers = this.partners.filter((p) => p.receives);
-    const [l, ...rs] = await Promise.allSettled([this.local.flush(), ...receivers.map((p) => p.channel.request(FrameType.Flush, 0, 0, 0))]);
-    if (l.status === 'rejected') throw l.reason;
-    for (let i = 0; i < rs.length; i++) {
-      const r = rs[i];
-      if (r.status === 'rejected') await this.partnerFailed(receivers[i], r.reason);
-    }
-    if (this.role !== 'serving') throw unavailable(this.blockReason);
-  }
-
-  private async partnerFailed(p: Partner, reason: unknown): Promise<void> {
-    if (reason instanceof PartnerRefused) {
-      // The partner is there but could not apply it (its disk failed, or it no longer counts us in its group).
-      if (p.state === 'synchronized' || p.state === 'resync-to-partner') await this.lost(p, reason.message, true);
-      return;
-    }
-    await this.lost(p, reason instanceof Error ? reason.message : String(reason));
+  replicatePr(op: unknown, nexus: PrNexus): Promise<void> {
+    return mirrorPr(this, op, nexus);
   }
 
   async close(): Promise<void> {
@@ -1293,182 +1085,4 @@ export class HaDevice extends EventEmitter {
       await p.bitmap.close();
     }
   }
-}
-
-interface DropRequest {
-  nodeId: string;
-  from: string;
-  next: string;
-  reason: string;
-}
-
-interface ResyncDone {
-  generation: GenerationState;
-  reservations: unknown;
-  /** The group the target joins (the coordinator and the members that committed). */
-  members: string[];
-  /** For replicas outside the group: the regions they miss, as the coordinator knows them. */
-  outside?: Record<string, number[] | null>;
-}
-
-/** Higher priority wins; equal priorities: the larger node id. */
-function outranks(priorityA: number, idA: string, priorityB: number, idB: string): boolean {
-  return priorityA > priorityB || (priorityA === priorityB && idA > idB);
-}
-
-/** Marks regions dirty and sticky (what a resync must copy), durably. */
-async function markRegions(bitmap: DirtyBitmap, regions: number[], deviceBytes: number): Promise<void> {
-  const regionBytes = bitmap.regionBytes;
-  for (const r of regions) {
-    if (bitmap.isDirty(r) && bitmap.isSticky(r)) continue;
-    const at = r * regionBytes;
-    const length = Math.min(regionBytes, deviceBytes - at);
-    if (length <= 0) continue;
-    const marking = bitmap.beginWrite(at, length);
-    if (marking) await marking;
-    bitmap.endWrite(at, length, false);
-  }
-}
-
-function listRegions(bitmap: DirtyBitmap): number[] | null {
-  if (!bitmap.trusted || bitmap.dirtyCount > MAX_LISTED_REGIONS) return null;
-  return bitmap.dirtyRegions();
-}
-
-function recentExtents(p: Partner | undefined): number[] {
-  if (!p) return [];
-  return [...new Set([...p.recentBefore, ...p.recentNow])];
-}
-
-interface RegionUnion {
-  full: boolean;
-  regions: number[];
-}
-
-/** Regions that may differ between us and p: every bitmap here, every list p sent, and `more`. */
-function unionRegions(device: HaDevice, p: Partner, peer: PeerState, more: (number[] | null)[]): RegionUnion {
-  const union: RegionUnion = { full: false, regions: [] };
-  mergeRegions(union, [...device.partners.map((q) => listRegions(q.bitmap)), ...Object.values(peer.dirty ?? {}), ...more]);
-  if (p.bitmap.trusted === false) union.full = true;
-  return union;
-}
-
-function mergeRegions(union: RegionUnion, lists: (number[] | null | undefined)[]): void {
-  if (union.full) return;
-  const set = new Set(union.regions);
-  for (const l of lists) {
-    if (l === null) {
-      union.full = true;
-      union.regions = [];
-      return;
-    }
-    if (l) for (const r of l) set.add(r);
-  }
-  union.regions = [...set].sort((a, b) => a - b);
-}
-
-/** The BlockStore the LU sees: reads local, writes mirrored (see HaDevice). */
-class ReplicatedStore implements BlockStore {
-  readonly kind: BlockStore['kind'];
-  readonly location: string;
-  readonly blockSize: number;
-  readonly thin: boolean;
-  readonly discard?: (position: number, length: number) => Promise<void>;
-  readonly mappedRanges?: (position: number, length: number, maxRanges: number) => Promise<ByteRange[]>;
-
-  constructor(private readonly device: HaDevice) {
-    const local = device.local;
-    this.kind = local.kind;
-    this.location = `${local.location} (HA ${device.config.deviceId})`;
-    this.blockSize = local.blockSize;
-    this.thin = local.thin;
-    if (local.discard) this.discard = (position, length) => device.replicateDiscard(position, length);
-    if (local.mappedRanges) this.mappedRanges = (position, length, max) => this.readable().then(() => local.mappedRanges!(position, length, max));
-  }
-
-  get sizeBytes(): number {
-    return this.device.local.sizeBytes;
-  }
-
-  private readable(): Promise<void> {
-    return this.device.role === 'serving' ? Promise.resolve() : Promise.reject(unavailable(this.device.blockReason));
-  }
-
-  read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
-    // While a member's fate is being decided this replica may be the one about to step aside: reads wait too.
-    const waiting = this.device.ready();
-    if (waiting) return waiting.then(() => this.read(buf, bufOffset, length, position));
-    if (this.device.role !== 'serving') return Promise.reject(unavailable(this.device.blockReason));
-    return this.device.local.read(buf, bufOffset, length, position);
-  }
-
-  write(buf: Buffer, bufOffset: number, length: number, position: number, fua: boolean): Promise<void> {
-    return this.device.replicateWrite(buf, bufOffset, length, position, fua);
-  }
-
-  flush(): Promise<void> {
-    return this.device.replicateFlush();
-  }
-
-  async grow(newSizeBytes: number): Promise<void> {
-    await this.device.local.grow(newSizeBytes);
-    for (const p of this.device.partners) await p.bitmap.grow(newSizeBytes);
-  }
-
-  async close(): Promise<void> {
-    await this.device.close();
-    await this.device.local.close();
-  }
-}
-
-/**
- * The LU's range lock for a HA device: taken at the authority replica (see HaDevice.lockAuthority). Remote grants
- * are numbered from REMOTE_SLOT_BASE so that a slot says where to give it back. If the authority goes away while we
- * wait, the device decides first, then the request goes again to whoever is the authority now.
- */
-export class ClusterRangeLock implements RangeLock {
-  private readonly remote = new Map<number, { channel: PartnerChannel; slot: number }>();
-  private nextRemote = REMOTE_SLOT_BASE;
-
-  constructor(private readonly device: HaDevice) {}
-
-  tryAcquire(first: number, blocks: number): number {
-    return this.device.lockAuthority() === 'local' ? this.device.localLock.tryAcquire(first, blocks) : -1;
-  }
-
-  async acquire(first: number, blocks: number): Promise<number> {
-    for (;;) {
-      const authority = this.device.lockAuthority();
-      if (authority === 'local') return this.device.localLock.acquire(first, blocks);
-      try {
-        const reply = await authority.request(FrameType.Lock, 0, first, Math.max(1, blocks));
-        const id = this.nextRemote++;
-        if (this.nextRemote > 0x7fffffff) this.nextRemote = REMOTE_SLOT_BASE;
-        this.remote.set(id, { channel: authority, slot: reply.aux });
-        return id;
-      } catch (error) {
-        if (!(error instanceof PartnerUnreachable)) throw error;
-        const p = this.device.partnerById(authority.partnerNodeId);
-        if (p) await this.device.lost(p, error.message);
-      }
-    }
-  }
-
-  release(slot: number): void {
-    if (slot < REMOTE_SLOT_BASE) return this.device.localLock.release(slot);
-    const grant = this.remote.get(slot);
-    if (!grant) return;
-    this.remote.delete(slot);
-    if (grant.channel.connected) grant.channel.notify(FrameType.Unlock, 0, 0, grant.slot);
-  }
-}
-
-async function readPartnerState(file: string): Promise<PersistedPartner> {
-  try {
-    const parsed = JSON.parse(await fsp.readFile(file, 'utf8')) as PersistedPartner;
-    if (parsed.state === 'synchronized' || parsed.state === 'not-synchronized') return parsed;
-  } catch {
-    // absent: a new replica starts as a copy of its partners (initial sync decided by the generations)
-  }
-  return { state: 'synchronized' };
 }

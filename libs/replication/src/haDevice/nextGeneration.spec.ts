@@ -1,4 +1,4 @@
-import { nextGenerationId } from './haDevice';
+import { nextGenerationId } from './arbitration';
 
 describe('nextGenerationId (the generation a group moves to when a replica leaves)', () => {
   const g = '6f1c2b1e-52a0-4c55-9a43-0d3f8f1c2b1e';
