@@ -67,13 +67,16 @@ export function DeviceOverview(props: { device: DeviceView; alerts: DeviceAlertV
             <td colSpan={3} data-testid="device-shutdown-estimate">
               {estimates.length === 0 ? (
                 <span className="muted">
-                  {props.live ? 'no node of this device reports a cache flush over its shutdown limit' : 'not kept in the log (an observation, not an event)'}
+                  {props.live ? 'no replica has reported its cache yet' : 'not kept in the log (an observation, not an event)'}
                 </span>
               ) : (
                 estimates.map((e) => (
-                  <div key={e.nodeId}>
+                  <div key={e.nodeId} data-testid="replica-cache" data-node={e.nodeName}>
                     {e.nodeName}: {e.dirtyBytes !== null ? `${formatBytes(e.dirtyBytes)} dirty` : '?'}, about{' '}
-                    {e.flushSeconds !== null ? formatDuration(e.flushSeconds) : '?'} to write out (limit {e.limitSeconds !== null ? formatDuration(e.limitSeconds) : '?'})
+                    {e.flushSeconds !== null ? formatDuration(e.flushSeconds) : '?'} to write out
+                    {e.message !== null && (
+                      <span className="warn"> · the node is over its shutdown limit{e.limitSeconds !== null ? ` (${formatDuration(e.limitSeconds)})` : ''}: {e.message}</span>
+                    )}
                   </div>
                 ))
               )}

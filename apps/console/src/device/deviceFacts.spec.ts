@@ -24,6 +24,7 @@ const replica = (over: Partial<ReplicaView>): ReplicaView => ({
   iscsiUrl: null,
   lastError: null,
   storeKind: null,
+  cache: null,
   node: { id: 'n1', name: 'node-a', portals: [{ host: '10.0.0.1', port: 3260 }], health: 'OK', healthReasons: [], reachable: true, inMaintenance: false },
   ha: null,
   ...over,
@@ -70,6 +71,17 @@ describe('shutdownEstimates', () => {
     expect(shutdownEstimates({ replicas: [replica({})] }, alerts)).toEqual([
       { nodeId: 'n1', nodeName: 'node-a', flushSeconds: 200, dirtyBytes: 4e9, limitSeconds: 120, message: 'slow flush' },
     ]);
+  });
+  it("takes each replica's own cache figures when its node reported them, with the node's alert beside them", () => {
+    const cache = { dirtyBytes: 8 << 20, flushSeconds: 1.5, observedAt: '2026-12-07T23:00:00Z' };
+    const alerts = [{ id: '1', kind: 'ShutdownTooLong', message: 'slow flush', evidence: { flushSeconds: 200, dirtyBytes: 4e9, limitSeconds: 120 }, subject: { id: 'n1', name: 'node-a' } }];
+    expect(shutdownEstimates({ replicas: [replica({ cache })] }, alerts)).toEqual([
+      { nodeId: 'n1', nodeName: 'node-a', flushSeconds: 1.5, dirtyBytes: 8 << 20, limitSeconds: 120, message: 'slow flush' },
+    ]);
+    expect(shutdownEstimates({ replicas: [replica({ cache })] }, [])).toEqual([
+      { nodeId: 'n1', nodeName: 'node-a', flushSeconds: 1.5, dirtyBytes: 8 << 20, limitSeconds: null, message: null },
+    ]);
+    expect(shutdownEstimates({ replicas: [replica({ cache: null })] }, [])).toEqual([]);
   });
 });
 

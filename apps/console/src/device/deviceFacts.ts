@@ -68,29 +68,35 @@ export function hostTargets(device: Pick<DeviceView, 'replicas'>): HostTarget[] 
 export interface ShutdownEstimate {
   nodeId: string;
   nodeName: string;
+  /** This device's dirty cache on the node (null: only the node-wide alert says anything). */
   flushSeconds: number | null;
   dirtyBytes: number | null;
+  /** Set when the node's whole cache is over its shutdown limit (an active ShutdownTooLong alert). */
   limitSeconds: number | null;
-  message: string;
+  message: string | null;
 }
 
-/** The active ShutdownTooLong alerts about the device's replicas' nodes (the API's only word on dirty bytes). */
+/**
+ * Per replica: its cache as its node last reported it (dirty bytes, time to write them out), and the node's active
+ * ShutdownTooLong alert when there is one (its figures are the node's whole cache, over every device).
+ */
 export function shutdownEstimates(device: Pick<DeviceView, 'replicas'>, alerts: readonly NodeAlertView[]): ShutdownEstimate[] {
-  const nodeIds = new Set(device.replicas.map((r) => r.nodeId));
-  return alerts
-    .filter((a) => a.kind === 'ShutdownTooLong' && nodeIds.has(a.subject.id))
-    .map((a) => {
-      const evidence = (a.evidence ?? {}) as Record<string, unknown>;
-      const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-      return {
-        nodeId: a.subject.id,
-        nodeName: a.subject.name,
-        flushSeconds: num(evidence.flushSeconds),
-        dirtyBytes: num(evidence.dirtyBytes),
-        limitSeconds: num(evidence.limitSeconds),
-        message: a.message,
-      };
+  const out: ShutdownEstimate[] = [];
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  for (const r of device.replicas) {
+    const alert = alerts.find((a) => a.kind === 'ShutdownTooLong' && a.subject.id === r.nodeId);
+    const evidence = (alert?.evidence ?? {}) as Record<string, unknown>;
+    if (!r.cache && !alert) continue;
+    out.push({
+      nodeId: r.nodeId,
+      nodeName: r.node?.name ?? alert?.subject.name ?? r.nodeId,
+      dirtyBytes: r.cache ? r.cache.dirtyBytes : num(evidence.dirtyBytes),
+      flushSeconds: r.cache ? r.cache.flushSeconds : num(evidence.flushSeconds),
+      limitSeconds: alert ? num(evidence.limitSeconds) : null,
+      message: alert?.message ?? null,
     });
+  }
+  return out;
 }
 
 /** The alerts active right after `position` (null: now), newest first: raised by then and not yet cleared. */

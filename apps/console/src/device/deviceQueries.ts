@@ -26,6 +26,8 @@ export interface ReplicaView {
   iscsiUrl: string | null;
   lastError: string | null;
   storeKind: string | null;
+  /** Its RAM cache from its node's last telemetry (null before the first report, and in time travel). */
+  cache: { dirtyBytes: number; flushSeconds: number | null; observedAt: string } | null;
   node: {
     id: string;
     name: string;
@@ -96,6 +98,7 @@ export const DEVICE_FIELDS = `
   }
   replicas {
     nodeId priority state export targetName lun iscsiUrl lastError storeKind
+    cache { dirtyBytes flushSeconds observedAt }
     node { id name portals { ${ADDRESS} } health healthReasons reachable inMaintenance }
     ha {
       portGroup accessState paths blocked blockedReason

@@ -112,6 +112,8 @@ export class Replica implements AsOf {
   @Field(() => ReplicaHa, { nullable: true, description: 'HA devices only.' }) ha!: ReplicaHa | null;
   @Field(() => StoreKind, { nullable: true, description: "This replica's store kind when it differs from the device's." }) storeKind?: StoreKind | null;
   asOf?: FleetSnapshot;
+  /** The device it is a copy of (for resolvers; not a field). */
+  deviceId?: string;
 }
 
 @ObjectType({ description: 'A logical unit: one LU identity whatever the number of replicas.', implements: () => [RelayNode] })
@@ -157,8 +159,9 @@ const toReplicaHa = (ha: NonNullable<ReplicaRow['ha']>): ReplicaHa => ({
     resyncTotalBytes: p.resync?.totalBytes ?? null,
   })),
 });
-export const toReplica = (row: ReplicaRow, asOf?: FleetSnapshot): Replica => ({
+export const toReplica = (row: ReplicaRow, asOf?: FleetSnapshot, deviceId?: string): Replica => ({
   ...row,
+  deviceId,
   storeKind: (row.storeKind ?? null) as StoreKind | null,
   export: row.state.toUpperCase() as ReplicaExport,
   // Rows projected before HA devices existed have no `ha`.

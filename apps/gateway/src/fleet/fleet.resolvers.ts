@@ -12,6 +12,7 @@ import { assertUuid } from './fleet.queries';
 import { DeviceHealthView, toDeviceHealthView } from './health.models';
 import { FleetReader } from './fleetReader';
 import { SyncLinkView, syncLinksOf } from './syncLinks';
+import { ReplicaCacheView, replicaCacheOf } from './replicaCache';
 
 @Resolver(() => Site)
 export class SiteResolver {
@@ -137,7 +138,7 @@ export class DeviceResolver {
 
   @ResolveField(() => [Replica])
   replicas(@Parent() device: Device): Replica[] {
-    return device.replicaRows.map((r) => toReplica(r, device.asOf));
+    return device.replicaRows.map((r) => toReplica(r, device.asOf, device.id));
   }
 
   @ResolveField(() => DeviceState)
@@ -177,6 +178,12 @@ export class ReplicaResolver {
   async state(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<ReplicaState> {
     const row = replica.asOf ? replica.asOf.nodes.find((n) => n.nodeId === replica.nodeId) : await ctx.loaders.node.load(replica.nodeId);
     return row && !row.inMaintenance ? ReplicaState.ACTIVE : ReplicaState.MAINTENANCE;
+  }
+
+  @ResolveField(() => ReplicaCacheView, { nullable: true, description: "Its RAM cache (dirty bytes, time to write them out; zero without a RAM cache) from its node's last telemetry; null before the node reported the device, and with atPosition (an observation, not an event)." })
+  async cache(@Parent() replica: Replica, @Context() ctx: GatewayContext): Promise<ReplicaCacheView | null> {
+    if (replica.asOf || !replica.deviceId) return null;
+    return replicaCacheOf(await ctx.loaders.telemetry.load(replica.nodeId), replica.deviceId);
   }
 
   @ResolveField(() => String, { nullable: true, description: 'iscsi://portal/target/lun on the node\'s first portal, once exported.' })
