@@ -1,23 +1,14 @@
 // `tandem bench` as a user runs it: the built CLI against `tandem serve` with two portal groups.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort } from '@tandem/testing';
 
 jest.setTimeout(120_000); // a child target and a child CLI per test: node start-ups a busy machine can make slow
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'tandem.js');
 const IQN = 'iqn.2026-11.io.tandem:bench-cli';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs the CLI to completion (killed after timeoutMs). */
 function tandem(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -83,6 +74,19 @@ describe('tandem bench', () => {
     const [a, b] = report.paths.map((p: { commands: number }) => p.commands);
     expect(a + b).toBe(report.ios);
     expect(Math.abs(a - b)).toBeLessThanOrEqual(8); // round robin: one in flight per worker at most apart
+  });
+
+  it('runs a random read/write mix and counts reads and writes apart', async () => {
+    const r = await tandem(['bench', '--path', url(0), '--rw', 'randrw', '--rwmixread', '70', '--bs', '16k', '--qd', '4', '--seconds', '1', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ pattern: 'randrw', blockSize: 16384, queueDepth: 4, errors: 0, mix: { readPercent: 70 } });
+    expect(report.mix.reads + report.mix.writes).toBe(report.ios);
+    // Both kinds ran; with hundreds of I/Os a 70 % draw lands well inside 40–95 % (the exact share is chance).
+    expect(report.ios).toBeGreaterThanOrEqual(100);
+    const share = report.mix.reads / report.ios;
+    expect(share).toBeGreaterThan(0.4);
+    expect(share).toBeLessThan(0.95);
   });
 
   it('prints a readable report', async () => {

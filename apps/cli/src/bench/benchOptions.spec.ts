@@ -39,9 +39,17 @@ describe('benchOptionsFrom', () => {
     [{ path: [URL], span: '2k', bs: '4k' }, /--span must be at least one --bs/],
     [{ path: [URL], headerDigest: 'md5' }, /--header-digest/],
     [{ path: [URL], initiatorName: 'bob' }, /--initiator-name/],
+    [{ path: [URL], rw: 'randrw', rwmixread: '101' }, /--rwmixread must be a whole number from 0 to 100/],
+    [{ path: [URL], rw: 'randread', rwmixread: '70' }, /--rwmixread goes with --rw randrw only/],
   ])('refuses %p', (flags, why) => {
     expect(() => benchOptionsFrom(flags)).toThrow(BenchUsageError);
     expect(() => benchOptionsFrom(flags)).toThrow(why);
+  });
+
+  it('reads the randrw mix, 50 % reads unless --rwmixread says otherwise', () => {
+    expect(benchOptionsFrom({ path: [URL], rw: 'randrw', rwmixread: '70' })).toMatchObject({ pattern: 'randrw', readPercent: 70 });
+    expect(benchOptionsFrom({ path: [URL], rw: 'RandRW' }).readPercent).toBe(50);
+    expect(benchOptionsFrom({ path: [URL], rw: 'randread' }).readPercent).toBeUndefined();
   });
 
   it('reads fio-style sizes in powers of two', () => {

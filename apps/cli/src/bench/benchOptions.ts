@@ -12,6 +12,7 @@ export interface BenchFlags {
   path?: string[];
   policy?: string;
   rw?: string;
+  rwmixread?: string;
   bs?: string;
   qd?: string;
   seconds?: string;
@@ -29,7 +30,9 @@ export interface BenchOptions {
   paths: IscsiUrl[];
   /** As given, for the report (secrets stay out of it: see describeIscsiUrl). */
   policy: PathPolicy;
-  pattern: WorkloadPattern;
+  pattern: BenchPattern;
+  /** randrw only: share of I/Os that read, 0–100. */
+  readPercent?: number;
   blockSize: number;
   queueDepth: number;
   durationMs: number;
@@ -43,9 +46,14 @@ export interface BenchOptions {
   progress: boolean;
 }
 
+/** The initiator's patterns plus randrw, the random read/write mix (mixedWorkload.ts). */
+export type BenchPattern = WorkloadPattern | 'randrw';
+export const BENCH_PATTERNS: readonly BenchPattern[] = [...WORKLOAD_PATTERNS, 'randrw'];
+
 export const BENCH_DEFAULTS = {
   policy: 'rr',
   rw: 'randread',
+  rwmixread: 50,
   bs: '4k',
   qd: 32,
   seconds: 10,
@@ -105,13 +113,14 @@ export function benchOptionsFrom(flags: BenchFlags): BenchOptions {
   const policy = POLICY_NAMES[(flags.policy ?? BENCH_DEFAULTS.policy).toLowerCase()];
   if (!policy) throw new BenchUsageError(`--policy must be rr, failover or lqd (got "${flags.policy}")`);
   const rw = (flags.rw ?? BENCH_DEFAULTS.rw).toLowerCase();
-  if (!(WORKLOAD_PATTERNS as readonly string[]).includes(rw)) throw new BenchUsageError(`--rw must be ${WORKLOAD_PATTERNS.join(', ')} (got "${flags.rw}")`);
+  if (!(BENCH_PATTERNS as readonly string[]).includes(rw)) throw new BenchUsageError(`--rw must be ${BENCH_PATTERNS.join(', ')} (got "${flags.rw}")`);
+  if (flags.rwmixread !== undefined && rw !== 'randrw') throw new BenchUsageError('--rwmixread goes with --rw randrw only');
   const blockSize = parseBlockSize(flags.bs ?? BENCH_DEFAULTS.bs, '--bs');
   if (blockSize % 512 !== 0 || blockSize > 16 * 1024 * 1024) throw new BenchUsageError(`--bs must be a multiple of 512 bytes and at most 16m (got "${flags.bs}")`);
   const options: BenchOptions = {
     paths,
     policy,
-    pattern: rw as WorkloadPattern,
+    pattern: rw as BenchPattern,
     blockSize,
     queueDepth: integer(flags.qd ?? BENCH_DEFAULTS.qd, '--qd', 1, 1024),
     durationMs: seconds(flags.seconds ?? BENCH_DEFAULTS.seconds, '--seconds', 86400),
@@ -123,6 +132,7 @@ export function benchOptionsFrom(flags: BenchFlags): BenchOptions {
     json: flags.json === true,
     progress: flags.progress !== false,
   };
+  if (rw === 'randrw') options.readPercent = integer(flags.rwmixread ?? BENCH_DEFAULTS.rwmixread, '--rwmixread', 0, 100);
   if (flags.span !== undefined) options.spanBytes = parseBlockSize(flags.span, '--span');
   if (options.spanBytes !== undefined && options.spanBytes < blockSize) throw new BenchUsageError('--span must be at least one --bs');
   if (initiatorNameInvalid(options.initiatorName)) throw new BenchUsageError(`--initiator-name must be an iqn. or eui. name (got "${options.initiatorName}")`);

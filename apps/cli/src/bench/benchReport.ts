@@ -27,6 +27,8 @@ export interface BenchReport {
   errors: number;
   error?: string;
   latencyUs: { p50: number; p99: number; p999: number; mean: number; max: number };
+  /** randrw only: the read share asked for and the reads and writes done. */
+  mix?: { readPercent: number; reads: number; writes: number };
   paths: PathCounts[];
 }
 
@@ -47,7 +49,7 @@ export function pathDeltas(before: PathStatus[], after: PathStatus[]): PathCount
   });
 }
 
-export function buildReport(options: BenchOptions, result: WorkloadResult, paths: PathCounts[]): BenchReport {
+export function buildReport(options: BenchOptions, result: WorkloadResult & { reads?: number; writes?: number }, paths: PathCounts[]): BenchReport {
   const l = result.latency;
   const round = (n: number) => Math.round(n);
   return {
@@ -62,6 +64,7 @@ export function buildReport(options: BenchOptions, result: WorkloadResult, paths
     errors: result.errors,
     ...(result.error ? { error: result.error.message } : {}),
     latencyUs: { p50: round(l.percentile(50)), p99: round(l.percentile(99)), p999: round(l.percentile(99.9)), mean: round(l.mean), max: round(l.max) },
+    ...(options.readPercent !== undefined ? { mix: { readPercent: options.readPercent, reads: result.reads ?? 0, writes: result.writes ?? 0 } } : {}),
     paths,
   };
 }
@@ -78,6 +81,11 @@ export function formatReport(r: BenchReport): string {
   lines.push(`IOPS        ${r.iops}`);
   lines.push(`MB/s        ${r.mbPerSecond.toFixed(2)}`);
   lines.push(`latency µs  p50 ${r.latencyUs.p50}  p99 ${r.latencyUs.p99}  p99.9 ${r.latencyUs.p999}  (mean ${r.latencyUs.mean}, max ${r.latencyUs.max})`);
+  if (r.mix) {
+    const done = r.mix.reads + r.mix.writes;
+    const share = done > 0 ? ((100 * r.mix.reads) / done).toFixed(1) : '-';
+    lines.push(`mix         ${r.mix.reads} reads, ${r.mix.writes} writes (${share}% reads; asked ${r.mix.readPercent}%)`);
+  }
   if (r.error) lines.push(`stopped by  ${r.error}`);
   const total = r.paths.reduce((s, p) => s + p.commands, 0);
   const urlWidth = Math.max(4, ...r.paths.map((p) => p.url.length));

@@ -1,10 +1,11 @@
 /** Runs `tandem bench`: opens the multipath device, shows progress, runs the load, prints the report. */
 import { MultiBar, Presets } from 'cli-progress';
 import {
-  FailoverEvent, IdentityMismatchError, MultipathDevice, PathStateEvent, runWorkload,
+  FailoverEvent, IdentityMismatchError, MultipathDevice, PathStateEvent, WorkloadProgress, runWorkload,
 } from '@tandem/initiator';
 import { BenchOptions } from './benchOptions';
 import { buildReport, formatReport, formatSizeShort, pathDeltas } from './benchReport';
+import { runMixedWorkload } from './mixedWorkload';
 
 export async function runBench(options: BenchOptions): Promise<number> {
   const err = (line: string) => process.stderr.write(`tandem bench: ${line}\n`);
@@ -57,14 +58,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   let lastAt = 0;
   let result;
   try {
-    result = await runWorkload(device, {
-      pattern: options.pattern,
-      blockSize: options.blockSize,
-      queueDepth: options.queueDepth,
-      durationMs: options.durationMs,
-      spanBytes: options.spanBytes,
-      signal: abort.signal,
-    }, (p) => {
+    const onProgress = (p: WorkloadProgress) => {
       if (!bar) return;
       const dt = (p.elapsedMs - lastAt) / 1000;
       const iops = dt > 0 ? Math.round((p.ios - lastIos) / dt) : 0;
@@ -73,7 +67,11 @@ export async function runBench(options: BenchOptions): Promise<number> {
       bar.update(Math.min(options.durationMs, p.elapsedMs), {
         elapsed: (p.elapsedMs / 1000).toFixed(1), iops, mbps: ((iops * options.blockSize) / 1e6).toFixed(1), errors: p.errors,
       });
-    }, 200);
+    };
+    const common = { blockSize: options.blockSize, queueDepth: options.queueDepth, durationMs: options.durationMs, spanBytes: options.spanBytes, signal: abort.signal };
+    result = options.pattern === 'randrw'
+      ? await runMixedWorkload(device, { ...common, readPercent: options.readPercent ?? 50 }, onProgress, 200)
+      : await runWorkload(device, { ...common, pattern: options.pattern }, onProgress, 200);
   } catch (e) {
     bars?.stop();
     err((e as Error).message);
