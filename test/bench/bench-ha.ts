@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { spawnTracked, stopChild } from '../support/process';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';

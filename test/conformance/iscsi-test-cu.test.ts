@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CunitTest, countBySuite, parseCunit } from '../support/cunit';
 import { GiB, makeTempDir, removeDir } from '../support/files';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { run } from '../support/process';
 import { REPO_ROOT, RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools } from '../support/tools';

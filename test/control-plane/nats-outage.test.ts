@@ -10,7 +10,7 @@ import { ChildProcess, spawnSync } from 'child_process';
 import { Client } from 'pg';
 import { connect, NatsConnection } from 'nats';
 import { spawnTracked, run, stopChild } from '../support/process';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { REPO_ROOT } from '../support/target';
 import { until } from '../support/until';

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { run, RunResult, spawnTracked, stopChild, describeResult } from '../support/process';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { TANDEM_BIN } from '../support/target';
 import { privateStackEnv } from '../support/privateStackEnv';
 import { until } from '../support/until';

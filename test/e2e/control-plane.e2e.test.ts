@@ -14,7 +14,7 @@ import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { USER_ERRORS } from '../support/fleet';
 import { run, spawnTracked, stopChild } from '../support/process';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { TANDEM_BIN } from '../support/target';
 import { until } from '../support/until';

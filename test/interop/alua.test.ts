@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { RawConnection, Session, login, read10, scsi, ScsiResult } from '../support/rawIscsi';
 import { MiB, makeTempDir, removeDir } from '../support/files';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { HOST, RunningTarget, startTarget } from '../support/target';
 
 const IQN = 'iqn.2026-11.io.tandem:alua';

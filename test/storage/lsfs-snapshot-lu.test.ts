@@ -6,7 +6,7 @@ import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { RawConnection, Session, login, read10, scsi, write10 } from '../support/rawIscsi';
 import { makeTempDir, removeDir } from '../support/files';
-import { freePort } from '../support/ports';
+import { freePort } from '@tandem/testing';
 import { run, spawnTracked, stopChild } from '../support/process';
 import { TANDEM_BIN } from '../support/target';
 import { clearUnitAttentions } from '../support/scsiCommands';

@@ -4,7 +4,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { freePort } from './ports';
+import { freePort } from '@tandem/testing';
 import { spawnTracked, stopChild } from './process';
 import { TANDEM_BIN } from './target';
 

@@ -1,6 +1,6 @@
 // The environment of a private `tandem stack`: its own data directory, loopback addresses, free ports, a random token.
 import { randomBytes } from 'crypto';
-import { freePort } from './ports';
+import { freePort } from '@tandem/testing';
 
 /** Two nodes on 127.0.<octet>.1/.2 (each test file picks octets no other one uses), the embedded database. */
 export async function privateStackEnv(octet: number, dataDir: string): Promise<NodeJS.ProcessEnv> {

@@ -5,7 +5,7 @@ import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { createSparseImage, formatSize } from './files';
-import { freePort } from './ports';
+import { freePort } from '@tandem/testing';
 import { run, spawnTracked, stopChild } from './process';
 import { findBinary } from './tools';
 

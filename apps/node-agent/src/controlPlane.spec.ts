@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import 'reflect-metadata';
@@ -13,6 +12,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, RegisterNode, agentCommandReplySchema, agentReportSchema, commandMessageSchema, nodeTelemetrySchema, type AgentReport } from '@tandem/contracts';
 import { connect, type NatsConnection } from 'nats';
+import { freePort } from '@tandem/testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the tests' independent initiator
 import { RawConnection, Session, login, logout, read10, scsi } from '../../../test/support/rawIscsi';
 import { NodeAgentModule } from './app.module';
@@ -29,15 +29,6 @@ const NATS_URL = 'nats://127.0.0.1:4222';
 const IQN = 'iqn.2026-11.io.tandem:agent-cp';
 const MiB = 1 << 20;
 const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

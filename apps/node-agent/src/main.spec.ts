@@ -1,23 +1,14 @@
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { INestApplicationContext } from '@nestjs/common';
+import { freePort } from '@tandem/testing';
 import { NodeAgentModule } from './app.module';
 import { settingsFromArgv } from './config';
 import { TargetHostService } from './target/targetHost.service';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function get(port: number, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

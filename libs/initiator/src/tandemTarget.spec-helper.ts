@@ -1,9 +1,8 @@
 // Test support: the real Tandem target as a child process (`tandem serve`, or a scripted TargetHost whose ALUA
-// states the test changes live), free loopback ports, temporary directories and bounded polling. Every child
-// is killed when the test process exits, whatever happened.
+// states the test changes live), temporary directories and bounded polling (free ports come from @tandem/testing).
+// Every child is killed when the test process exits, whatever happened.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -22,19 +21,6 @@ process.once('exit', () => {
     }
   }
 });
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function makeTempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-initiator-'));
