@@ -2,7 +2,11 @@
 // run: write IOPS and MB/s (HA ÷ single), failover time (kill -9 of the serving node → next write completes on the
 // other), and resync MB/s against the disk's own sequential write rate. Loopback, so both nodes and the initiator
 // share this machine's cores: the ratios are the point. Record results in docs/benchmarks.md.
+// Also, in the same run: target CPU µs per write (serving node ÷ single, and the partner's), 4 KiB QD1 write latency
+// (tandem bench) through node-a and through node-b minus the single node's, against the floor of one sync round trip
+// (a 4 KiB message and reply between two Node processes on loopback).
 // Env: BENCH_ROUNDS (default 3, medians), BENCH_SCALE (request counts, default 1), BENCH_RESYNC_MIB (default 512),
+// BENCH_SECONDS (each QD1 latency run, default 5),
 // BENCH_PIN=1: the serving node (single, or node-a) alone on CPU 0, node-b and the initiator on CPU 1 (taskset) — each
 // node with a core of its own, as on separate machines, rather than everything competing for both cores.
 import * as fs from 'fs';
@@ -10,11 +14,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
-import { freePort } from '@tandem/testing';
-import { spawnTracked, stopChild } from '../support/process';
+import { freePort, spawnTracked, stopChild } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { until } from '../support/until';
+import { loopbackRtt } from './loopbackRtt';
+import { CpuTicks, clockTicksPerSecond, sampleCpu } from './procCpu';
 
 const MiB = 1 << 20;
 const SIZE = 1024 * MiB;
@@ -22,6 +27,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const RESYNC_MIB = Number(process.env.BENCH_RESYNC_MIB ?? 512);
 const PIN = process.env.BENCH_PIN === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** argv prefix that runs a command on one CPU (BENCH_PIN=1), else nothing. */
 const onCpu = (cpu: number): string[] => (PIN ? ['taskset', '-c', String(cpu)] : []);
 function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
@@ -46,19 +52,17 @@ function qemuBench(target: string, c: (typeof CASES)[number], extra: string[] = 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** CPU seconds (user + system) a process has used so far, from /proc (0 where there is no /proc). */
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (0 for a process not running). */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
+  let t: CpuTicks;
   try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    t = sampleCpu(pid);
   } catch {
-    return 0;
+    return 0; // gone (node-b while stopped)
   }
+  return (t.utime + t.stime) / clockTicksPerSecond();
 }
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Runs a qemu-img bench and also returns the CPU microseconds per I/O the given target processes spent on it. */
 function measuredBench(target: string, c: (typeof CASES)[number], pids: (number | undefined)[]): { iops: number; cpuUs: number[] } {

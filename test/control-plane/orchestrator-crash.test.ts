@@ -6,7 +6,7 @@ import { ChildProcess } from 'child_process';
 import { Client } from 'pg';
 import { connect, NatsConnection, StringCodec } from 'nats';
 import { CreateSite } from '@tandem/contracts';
-import { spawnTracked, stopChild } from '../support/process';
+import { spawnTracked, stopChild } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { REPO_ROOT } from '../support/target';
 

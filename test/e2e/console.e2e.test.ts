@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { browserMissing, closeBrowser, launchBrowser, type OpenBrowser } from '../support/browser';
 import { PrivateStack } from '../support/privateStack';
-import { run } from '../support/process';
+import { run } from '@tandem/testing';
 import { REPO_ROOT } from '../support/target';
 import { missingBinaries, skipWithReason } from '../support/tools';
 import { until } from '../support/until';

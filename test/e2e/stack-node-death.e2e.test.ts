@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { run, spawnTracked, stopChild } from '../support/process';
+import { run, spawnTracked, stopChild } from '@tandem/testing';
 import { privateStackEnv } from '../support/privateStackEnv';
 import { TANDEM_BIN } from '../support/target';
 import { until } from '../support/until';

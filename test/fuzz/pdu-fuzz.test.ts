@@ -5,25 +5,26 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
 import { MiB, createRandomImage, hashRange, makeTempDir, removeDir } from '../support/files';
-import { describeResult, run } from '../support/process';
 import {
   BHS,
-  Digests,
-  NO_DIGESTS,
-  Op,
-  RawConnection,
   buildPdu,
   crc32cLE,
   dataOutPdu,
+  describeResult,
+  Digests,
   login,
   loginPdu,
   lunField,
+  NO_DIGESTS,
   nopOutPdu,
+  Op,
+  RawConnection,
   read10,
+  run,
   scsiCommandPdu,
   textData,
   write10,
-} from '../support/rawIscsi';
+} from '@tandem/testing';
 import { RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools, findBinary } from '../support/tools';
 

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import type { PathPolicy } from '@tandem/initiator';
-import { run, spawnTracked, stopChild } from '../support/process';
+import { run, spawnTracked, stopChild } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { haEvents, haPair, startNode, stopNode, type HaNode } from '../support/haPair';

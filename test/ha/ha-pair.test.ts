@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { run } from '../support/process';
+import { run } from '@tandem/testing';
 import { qemuIo as runQemuIo } from '../support/qemuIo';
 import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
 import { MpioVerifier } from '../support/mpioVerifier';

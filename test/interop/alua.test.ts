@@ -1,9 +1,8 @@
 // ALUA seen from a raw initiator: one LU exported through two portal groups (two target port groups), optimized
 // through the first and standby through the second, set by the `alua=` LUN option of `tandem serve`.
 import * as path from 'path';
-import { RawConnection, Session, login, read10, scsi, ScsiResult } from '../support/rawIscsi';
+import { RawConnection, Session, freePort, login, read10, scsi, ScsiResult } from '@tandem/testing';
 import { MiB, makeTempDir, removeDir } from '../support/files';
-import { freePort } from '@tandem/testing';
 import { HOST, RunningTarget, startTarget } from '../support/target';
 
 const IQN = 'iqn.2026-11.io.tandem:alua';

@@ -2,8 +2,7 @@
 // QEMU's iscsi driver with forced header digests, and the test's own raw initiator for data digests
 // (libiscsi 1.19 always offers DataDigest=None, and its tools override the URL's header_digest with "None,CRC32C").
 import { GiB, MiB, makeTempDir, randomBlock, removeDir } from '../support/files';
-import { describeResult, run } from '../support/process';
-import { RawConnection, login, logout, read10, readCapacity10, scsi, write10 } from '../support/rawIscsi';
+import { describeResult, login, logout, RawConnection, read10, readCapacity10, run, scsi, write10 } from '@tandem/testing';
 import { RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools, findBinary } from '../support/tools';
 

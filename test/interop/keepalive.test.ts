@@ -1,6 +1,6 @@
 // Keepalive: the target pings idle initiators with NOP-In and drops those that never answer,
 // while a session that answers its pings stays up and keeps working.
-import { Op, RawConnection, login, nopOutPdu, readCapacity10, scsi } from '../support/rawIscsi';
+import { Op, RawConnection, login, nopOutPdu, readCapacity10, scsi } from '@tandem/testing';
 import { MiB, makeTempDir, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 

@@ -2,7 +2,7 @@
 // with qemu-img convert, copied back out and compared, for 512- and 4096-byte logical blocks.
 import * as path from 'path';
 import { MiB, createRandomImage, hashRange, makeTempDir, removeDir } from '../support/files';
-import { describeResult, run } from '../support/process';
+import { describeResult, run } from '@tandem/testing';
 import { RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools } from '../support/tools';
 

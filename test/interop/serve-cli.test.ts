@@ -4,8 +4,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { MiB, makeTempDir, removeDir } from '../support/files';
-import { freePort } from '@tandem/testing';
-import { run } from '../support/process';
+import { freePort, run } from '@tandem/testing';
 import { TANDEM_BIN, startTarget } from '../support/target';
 import { describeWithTools } from '../support/tools';
 

@@ -1,6 +1,6 @@
 // Session-level behaviour seen from a raw initiator: SendTargets inside a normal session, session reinstatement
 // by ISID, every task management function's answer, and many sessions on many LUNs at once.
-import { Op, RawConnection, Session, buildPdu, lunField, login, parseText, read10, scsi, textData, write10 } from '../support/rawIscsi';
+import { Op, RawConnection, Session, buildPdu, lunField, login, parseText, read10, scsi, textData, write10 } from '@tandem/testing';
 import { MiB, makeTempDir, randomBlock, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 

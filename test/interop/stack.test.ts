@@ -9,8 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { makeTempDir, removeDir } from '../support/files';
-import { freePort } from '@tandem/testing';
-import { run, spawnTracked, stopChild } from '../support/process';
+import { freePort, run, spawnTracked, stopChild } from '@tandem/testing';
 import { TANDEM_BIN } from '../support/target';
 import { findBinary, skipWithReason } from '../support/tools';
 

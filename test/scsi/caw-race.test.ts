@@ -1,6 +1,6 @@
 // COMPARE AND WRITE and WRITE racing on the same LBAs from several sessions: the end state, and every
 // outcome, must be explained by some serial order of the operations (CAW is atomic against every writer).
-import { RawConnection, Session, login, read10, scsi, write10 } from '../support/rawIscsi';
+import { RawConnection, Session, login, read10, scsi, write10 } from '@tandem/testing';
 import { MiB, makeTempDir, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 import { clearUnitAttentions, compareAndWrite } from '../support/scsiCommands';

@@ -1,5 +1,5 @@
 // Persistent reservations across a target restart, with two initiators: kept when APTPL was set, gone when not.
-import { RawConnection, Session, login, scsi, write10 } from '../support/rawIscsi';
+import { RawConnection, Session, login, scsi, write10 } from '@tandem/testing';
 import { MiB, makeTempDir, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 import { PrType, clearUnitAttentions, persistentReserveOut, readKeys, readReservation } from '../support/scsiCommands';

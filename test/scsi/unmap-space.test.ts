@@ -2,7 +2,7 @@
 // allocated blocks (stat) shrink; the discarded range reads back as zeros.
 import * as fs from 'fs';
 import { MiB, makeTempDir, removeDir } from '../support/files';
-import { run } from '../support/process';
+import { run } from '@tandem/testing';
 import { RunningTarget, startTarget } from '../support/target';
 import { describeWithTools } from '../support/tools';
 

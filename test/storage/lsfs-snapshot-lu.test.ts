@@ -4,10 +4,8 @@
 // is exported cannot be deleted.
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { RawConnection, Session, login, read10, scsi, write10 } from '../support/rawIscsi';
+import { freePort, login, RawConnection, read10, run, scsi, Session, spawnTracked, stopChild, write10 } from '@tandem/testing';
 import { makeTempDir, removeDir } from '../support/files';
-import { freePort } from '@tandem/testing';
-import { run, spawnTracked, stopChild } from '../support/process';
 import { TANDEM_BIN } from '../support/target';
 import { clearUnitAttentions } from '../support/scsiCommands';
 import { until } from '../support/until';

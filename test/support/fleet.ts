@@ -7,8 +7,7 @@ import * as path from 'path';
 import type { ChildProcess } from 'child_process';
 import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
-import { spawnTracked, stopChild } from './process';
-import { freePort } from '@tandem/testing';
+import { freePort, spawnTracked, stopChild } from '@tandem/testing';
 import { REPO_ROOT } from './target';
 import { until } from './until';
 

@@ -4,7 +4,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawnTracked, stopChild } from './process';
+import { spawnTracked, stopChild } from '@tandem/testing';
 import { REPO_ROOT } from './target';
 import { findBinary } from './tools';
 

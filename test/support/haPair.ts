@@ -4,8 +4,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { freePort } from '@tandem/testing';
-import { spawnTracked, stopChild } from './process';
+import { freePort, spawnTracked, stopChild } from '@tandem/testing';
 import { TANDEM_BIN } from './target';
 
 export const HA_IQN = 'iqn.2026-11.io.tandem:ha-test';

@@ -5,8 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { connect } from 'nats';
-import { freePort } from '@tandem/testing';
-import { spawnTracked, stopChild } from './process';
+import { freePort, spawnTracked, stopChild } from '@tandem/testing';
 import { until } from './until';
 
 export class PrivateNats {

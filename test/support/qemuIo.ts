@@ -1,5 +1,5 @@
 // qemu-io against an iSCSI URL: ok when it exited 0 and printed no error or failed verification.
-import { run } from './process';
+import { run } from '@tandem/testing';
 
 export async function qemuIo(url: string, commands: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
   const r = await run('qemu-io', ['-f', 'raw', ...commands.flatMap((c) => ['-c', c]), url], { timeoutMs });

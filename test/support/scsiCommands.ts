@@ -1,5 +1,5 @@
 // CDBs and parameter lists the black-box SCSI tests send (SPC-4 / SBC-3 layouts).
-import { Session, scsi } from './rawIscsi';
+import { Session, scsi } from '@tandem/testing';
 
 export const PrType = { WriteExclusive: 1, ExclusiveAccess: 3, WriteExclusiveRegistrantsOnly: 5 } as const;
 

@@ -5,12 +5,11 @@ import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { createSparseImage, formatSize } from './files';
-import { freePort } from '@tandem/testing';
-import { run, spawnTracked, stopChild } from './process';
+import { REPO_ROOT, TANDEM_BIN, freePort, run, spawnTracked, stopChild } from '@tandem/testing';
 import { findBinary } from './tools';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const TANDEM_BIN = path.join(REPO_ROOT, 'apps', 'cli', 'bin', 'tandem.js');
+// The repository's paths live in the kit; re-exported here for the many tests that import them with a target.
+export { REPO_ROOT, TANDEM_BIN };
 export const HOST = '127.0.0.1';
 
 export type TargetKind = 'tandem' | 'tgt';

@@ -12,9 +12,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, RegisterNode, agentCommandReplySchema, agentReportSchema, commandMessageSchema, nodeTelemetrySchema, type AgentReport } from '@tandem/contracts';
 import { connect, type NatsConnection } from 'nats';
-import { freePort } from '@tandem/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the tests' independent initiator
-import { RawConnection, Session, login, logout, read10, scsi } from '../../../test/support/rawIscsi';
+import { RawConnection, Session, freePort, login, logout, read10, scsi } from '@tandem/testing';
 import { NodeAgentModule } from './app.module';
 import { settingsFromArgv, type NodeAgentSettings } from './config';
 import { DeviceCommandsService } from './devices/deviceCommands.service';

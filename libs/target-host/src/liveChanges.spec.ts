@@ -2,8 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { silentLogger } from '@tandem/iscsi';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the tests' independent initiator, on purpose not libs/iscsi
-import { RawConnection, Session, login, logout, read10, readCapacity10, scsi, write10 } from '../../../test/support/rawIscsi';
+import { RawConnection, Session, login, logout, read10, readCapacity10, scsi, write10 } from '@tandem/testing';
 import { parseHostConfig } from './hostConfig';
 import { TargetHost } from './targetHost';
 

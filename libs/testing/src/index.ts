@@ -1,5 +1,9 @@
-// The test kit shared by the apps' and libs' specs and the black-box tests in test/: free ports, polling for a
-// condition, reading /metrics.
+// The test kit shared by the apps' and libs' specs and the black-box tests in test/: free ports, child processes
+// with deadlines, the repository's paths, polling for a condition, reading /metrics, and an independent raw iSCSI
+// initiator.
 export * from './eventually';
 export * from './ports';
+export * from './process';
 export * from './prometheus';
+export * from './rawIscsi';
+export * from './repo';

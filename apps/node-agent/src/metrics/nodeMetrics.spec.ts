@@ -9,10 +9,9 @@ import * as path from 'path';
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { eventually, freePort, histogram, histogramIsConsistent, httpGet, parsePrometheus, sampleValue, type Family } from '@tandem/testing';
-/* eslint-disable @nx/enforce-module-boundaries -- the black-box tests' HA pair and raw iSCSI initiator (to move into @tandem/testing, issue 18) */
+import { RawConnection, eventually, freePort, histogram, histogramIsConsistent, httpGet, login, logout, parsePrometheus, read10, sampleValue, scsi, write10, type Family, type Session } from '@tandem/testing';
+/* eslint-disable @nx/enforce-module-boundaries -- the black-box tests' HA pair (to move into @tandem/testing, issue 18) */
 import { haPair, type HaNode } from '../../../../test/support/haPair';
-import { RawConnection, login, logout, read10, scsi, write10, type Session } from '../../../../test/support/rawIscsi';
 /* eslint-enable @nx/enforce-module-boundaries */
 import { NodeAgentModule } from '../app.module';
 import { settingsFromArgv } from '../config';
