@@ -2,8 +2,7 @@
 // image file of its own; both are child processes whose pid the CPU sampler reads.
 import * as fs from 'fs';
 import { spawnSync, type ChildProcess } from 'child_process';
-import { spawnTracked } from '../support/process';
-import { TANDEM_BIN } from '../support/target';
+import { TANDEM_BIN, spawnTracked } from '@tandem/testing';
 import { findBinary } from '../support/tools';
 import { until } from '../support/until';
 
