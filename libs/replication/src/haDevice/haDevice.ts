@@ -87,8 +87,12 @@ export class HaDevice extends EventEmitter {
   private pendingDecisions = 0;
   /** Counts role changes (see PeerState.roleSeq). */
   private roleSeq = 0;
-  /** A DeviceBlocked was reported and no DeviceUnblocked since. */
-  private blockedSinceServing = false;
+  /**
+   * A DeviceBlocked may stand with no DeviceUnblocked since. True at start: the replica opens blocked, and its previous
+   * run (before a restart or a crash) may have reported DeviceBlocked last, which whoever folds the reports keeps until
+   * told otherwise; so the first time this run serves it reports DeviceUnblocked.
+   */
+  private blockedSinceServing = true;
   private startupTimer?: NodeJS.Timeout;
   private startupOver = false;
   private sweepTimer?: NodeJS.Timeout;
