@@ -45,7 +45,7 @@ phase() {
   report "$name-fio" "$([ $rc -eq 0 ] && echo true || echo false)" "fio exit $rc; $(grep -E 'err=|WRITE:|READ:' "/host/logs/fio-$name.log" | tr '\n' ' ')"
   report "$name-longest-write" true "$(awk '/write: IOPS/{w=1} w && /^ *lat \(/{print; exit}' "/host/logs/fio-$name.log" | sed 's/^ *//')"
   report "$name-pings" true "$(grep -c 'Sending nopout as ping' "/host/logs/dmesg-$name.log")"
-  report "$name-kernel" true "$(grep -vE 'Sending nopout as ping' "/host/logs/dmesg-$name.log" | tail -20)"
+  report "$name-kernel" true "$(grep -vE 'Sending nopout as ping|Setting next tmo' "/host/logs/dmesg-$name.log" | tail -20)"
   report "$name-session-state" "$(iscsiadm -m session -P 1 | grep -q 'iSCSI Session State: LOGGED_IN' && echo true || echo false)" \
     "$(iscsiadm -m session -P 1 | grep -E 'State' | tr '\n' ' ')"
 }
