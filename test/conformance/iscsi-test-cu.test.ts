@@ -4,10 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CunitTest, countBySuite, parseCunit } from '../support/cunit';
 import { GiB, makeTempDir, removeDir } from '../support/files';
-import { freePort, run } from '@tandem/testing';
+import { freePort, type HaNode, haPair, run, startNode, stopNode } from '@tandem/testing';
 import { REPO_ROOT, RunningTarget, startTarget, targetBinaries } from '../support/target';
 import { describeWithTools } from '../support/tools';
-import { haPair, startNode, stopNode, type HaNode } from '../support/haPair';
 import { qemuIo } from '../support/qemuIo';
 
 /** Both HA nodes answer reads (each has decided it serves). */

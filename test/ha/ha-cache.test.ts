@@ -5,8 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { run } from '@tandem/testing';
-import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
+import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode } from '@tandem/testing';
 import { until } from '../support/until';
 import { describeWithTools } from '../support/tools';
 

@@ -4,9 +4,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { run } from '@tandem/testing';
+import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode } from '@tandem/testing';
 import { qemuIo as runQemuIo } from '../support/qemuIo';
-import { haEvents, haPair, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
 import { MpioVerifier } from '../support/mpioVerifier';
 import { until } from '../support/until';
 import { describeWithTools } from '../support/tools';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { qemuIo } from '../support/qemuIo';
-import { haEvents, haTrio, kill9, startNode, stopNode, type HaNode } from '../support/haPair';
+import { haEvents, haTrio, kill9, startNode, stopNode, type HaNode } from '@tandem/testing';
 import { MpioVerifier, expectIdenticalImages, finishVerifiedLoad } from '../support/mpioVerifier';
 import { NetnsLab3, netnsUnavailable } from '../support/netns';
 import { findBinary, skipWithReason } from '../support/tools';

@@ -9,10 +9,8 @@ import * as path from 'path';
 import 'reflect-metadata';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RawConnection, eventually, freePort, histogram, histogramIsConsistent, httpGet, login, logout, parsePrometheus, read10, sampleValue, scsi, write10, type Family, type Session } from '@tandem/testing';
-/* eslint-disable @nx/enforce-module-boundaries -- the black-box tests' HA pair (to move into @tandem/testing, issue 18) */
-import { haPair, type HaNode } from '../../../../test/support/haPair';
-/* eslint-enable @nx/enforce-module-boundaries */
+import { RawConnection, eventually, freePort, haPair, histogram, histogramIsConsistent, httpGet, login, logout, parsePrometheus, read10, sampleValue, scsi, write10 } from '@tandem/testing';
+import type { Family, HaNode, Session } from '@tandem/testing';
 import { NodeAgentModule } from '../app.module';
 import { settingsFromArgv } from '../config';
 import { TargetHostService } from '../target/targetHost.service';
