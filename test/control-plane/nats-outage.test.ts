@@ -9,10 +9,9 @@ import * as path from 'path';
 import { ChildProcess, spawnSync } from 'child_process';
 import { Client } from 'pg';
 import { connect, NatsConnection } from 'nats';
-import { freePort, run, spawnTracked, stopChild } from '@tandem/testing';
+import { freePort, run, spawnTracked, stopChild, until } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { REPO_ROOT } from '../support/target';
-import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
 
 const POSTGRES_URL = process.env.TANDEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -6,10 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { describeResult, freePort, run, RunResult, spawnTracked, stopChild } from '@tandem/testing';
+import { describeResult, freePort, run, RunResult, spawnTracked, stopChild, until } from '@tandem/testing';
 import { TANDEM_BIN } from '../support/target';
 import { privateStackEnv } from '../support/privateStackEnv';
-import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
 
 interface StackState {

@@ -9,10 +9,9 @@ import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { browserMissing, closeBrowser, launchBrowser, type OpenBrowser } from '../support/browser';
 import { PrivateStack } from '../support/privateStack';
-import { run } from '@tandem/testing';
+import { run, until } from '@tandem/testing';
 import { REPO_ROOT } from '../support/target';
 import { missingBinaries, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 
 const TITLE = 'web console in Chromium: the administrator scenario against a stack of two agents';
 const MiB = 1 << 20;

@@ -13,10 +13,9 @@ import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { USER_ERRORS } from '../support/fleet';
-import { freePort, run, spawnTracked, stopChild } from '@tandem/testing';
+import { freePort, run, spawnTracked, stopChild, until } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { TANDEM_BIN } from '../support/target';
-import { until } from '../support/until';
 import { findBinary, missingBinaries, skipWithReason } from '../support/tools';
 
 const POSTGRES_URL = process.env.TANDEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

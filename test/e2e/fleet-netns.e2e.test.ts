@@ -9,11 +9,10 @@ import { Fleet, USER_ERRORS, type AgentSpec } from '../support/fleet';
 import { PrivateNats } from '../support/natsServer';
 import { DelayProxy } from '../support/delayProxy';
 import { NetnsLab, netemUnavailable, netnsUnavailable, type LabHost } from '../support/netns';
-import { httpGet, parsePrometheus, sampleValue } from '@tandem/testing';
+import { httpGet, parsePrometheus, sampleValue, until } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { missingServices } from '../support/services';
 import { missingBinaries, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 
 const TITLE = 'fleet across network namespaces: split-brain, slow and cut sync links through the control plane';
 const MiB = 1 << 20;

@@ -9,11 +9,10 @@ import { AckPolicy, DeliverPolicy, connect } from 'nats';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { Fleet, POSTGRES_URL, USER_ERRORS, type AgentSpec } from '../support/fleet';
-import { type Family, freePort, histogram, httpGet, parsePrometheus, run, sampleValue } from '@tandem/testing';
+import { type Family, freePort, histogram, httpGet, parsePrometheus, run, sampleValue, until } from '@tandem/testing';
 import { missingServices } from '../support/services';
 import { TANDEM_BIN } from '../support/target';
 import { missingBinaries, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 
 const TITLE = 'fleet truth: liveness, device health and alerts after kill -9 of an agent';
 const MiB = 1 << 20;

@@ -5,10 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { run, spawnTracked, stopChild } from '@tandem/testing';
+import { run, spawnTracked, stopChild, until } from '@tandem/testing';
 import { privateStackEnv } from '../support/privateStackEnv';
 import { TANDEM_BIN } from '../support/target';
-import { until } from '../support/until';
 import { findBinary, skipWithReason } from '../support/tools';
 
 interface StackState {

@@ -5,8 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode } from '@tandem/testing';
-import { until } from '../support/until';
+import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode, until } from '@tandem/testing';
 import { describeWithTools } from '../support/tools';
 
 const MiB = 1 << 20;

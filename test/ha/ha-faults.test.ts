@@ -9,13 +9,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import type { PathPolicy } from '@tandem/initiator';
-import { haEvents, type HaNode, haPair, run, spawnTracked, startNode, stopChild, stopNode } from '@tandem/testing';
+import { haEvents, type HaNode, haPair, run, spawnTracked, startNode, stopChild, stopNode, until } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
 import { MpioVerifier, expectIdenticalImages, finishVerifiedLoad } from '../support/mpioVerifier';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
 import { findBinary, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 
 const MiB = 1 << 20;
 const SIZE = 64 * MiB;

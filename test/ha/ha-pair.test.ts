@@ -4,10 +4,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode } from '@tandem/testing';
+import { haEvents, type HaNode, haPair, kill9, run, startNode, stopNode, until } from '@tandem/testing';
 import { qemuIo as runQemuIo } from '../support/qemuIo';
 import { MpioVerifier } from '../support/mpioVerifier';
-import { until } from '../support/until';
 import { describeWithTools } from '../support/tools';
 
 const MiB = 1 << 20;

@@ -7,11 +7,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { qemuIo } from '../support/qemuIo';
-import { haEvents, haTrio, kill9, startNode, stopNode, type HaNode } from '@tandem/testing';
+import { haEvents, type HaNode, haTrio, kill9, startNode, stopNode, until } from '@tandem/testing';
 import { MpioVerifier, expectIdenticalImages, finishVerifiedLoad } from '../support/mpioVerifier';
 import { NetnsLab3, netnsUnavailable } from '../support/netns';
 import { findBinary, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 
 const MiB = 1 << 20;
 const SIZE = 64 * MiB;

@@ -4,11 +4,10 @@
 // is exported cannot be deleted.
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { freePort, login, RawConnection, read10, run, scsi, Session, spawnTracked, stopChild, write10 } from '@tandem/testing';
+import { freePort, login, RawConnection, read10, run, scsi, Session, spawnTracked, stopChild, until, write10 } from '@tandem/testing';
 import { makeTempDir, removeDir } from '../support/files';
 import { TANDEM_BIN } from '../support/target';
 import { clearUnitAttentions } from '../support/scsiCommands';
-import { until } from '../support/until';
 
 const IQN = 'iqn.2026-11.io.tandem:lsfs-snap';
 const BS = 512;

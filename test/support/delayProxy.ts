@@ -1,8 +1,7 @@
 // A TCP relay that delays every chunk by a settable number of milliseconds each way, run inside a network namespace:
 // a slow link where the kernel has no netem. Order is kept (a chunk never overtakes an earlier one); no backpressure.
 import type { ChildProcess } from 'child_process';
-import { spawnTracked, stopChild } from '@tandem/testing';
-import { until } from './until';
+import { spawnTracked, stopChild, until } from '@tandem/testing';
 
 // Runs in the namespace: argv = JSON [[listen, target], …]; stdin lines set the delay in ms.
 const RELAY = `

@@ -7,9 +7,8 @@ import * as path from 'path';
 import type { ChildProcess } from 'child_process';
 import { connect } from 'nats';
 import { Client as PgClient } from 'pg';
-import { freePort, spawnTracked, stopChild } from '@tandem/testing';
+import { freePort, spawnTracked, stopChild, until } from '@tandem/testing';
 import { REPO_ROOT } from './target';
-import { until } from './until';
 
 /** Selected in a mutation's payload so `gql` throws on a refusal (typed errors are data, not GraphQL errors). */
 export const USER_ERRORS = 'errors { ... on UserError { code message } }';

@@ -4,8 +4,7 @@
 // "last acknowledged" is exact per LBA. Writes that fail (no path within the I/O deadline) are counted apart: they
 // were never acknowledged, so either content may be read back later.
 import { MultipathDevice, type MultipathOptions, type PathPolicy } from '@tandem/initiator';
-import { run } from '@tandem/testing';
-import { until } from './until';
+import { run, until } from '@tandem/testing';
 
 const BLOCK = 4096;
 const MAGIC = 0x54414e44; // 'TAND'

@@ -5,8 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { connect } from 'nats';
-import { freePort, spawnTracked, stopChild } from '@tandem/testing';
-import { until } from './until';
+import { freePort, spawnTracked, stopChild, until } from '@tandem/testing';
 
 export class PrivateNats {
   private child?: ChildProcess;

@@ -4,10 +4,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
-import { run, RunResult, spawnTracked, stopChild } from '@tandem/testing';
+import { run, RunResult, spawnTracked, stopChild, until } from '@tandem/testing';
 import { privateStackEnv } from './privateStackEnv';
 import { TANDEM_BIN } from './target';
-import { until } from './until';
 
 export interface StackState {
   graphql: string;

@@ -2,8 +2,8 @@
 // states of its two port groups while the multipath device works; I/O follows the optimized path with no error.
 import * as path from 'path';
 import { MultipathDevice, PathStateEvent } from './multipathDevice';
-import { ChildTarget, HOST, MiB, makeTempDir, removeDir, sleep, startScriptedTarget, until } from './tandemTarget.spec-helper';
-import { freePort } from '@tandem/testing';
+import { ChildTarget, HOST, MiB, makeTempDir, removeDir, sleep, startScriptedTarget } from './tandemTarget.spec-helper';
+import { freePort, until } from '@tandem/testing';
 import { runWorkload } from './workload';
 
 jest.setTimeout(180_000); // a child target, multipath sessions and waits bounded by condition (up to 60 s each on a busy machine)

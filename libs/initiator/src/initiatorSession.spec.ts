@@ -7,8 +7,8 @@ import { inquiry, read16, testUnitReady, write16 } from './cdb';
 import { InitiatorSession, LoginError, PathFailedError, SessionOptions } from './initiatorSession';
 import { IscsiDevice } from './scsiDevice';
 import { ScsiCommandError, ScsiStatus, SenseKey } from './sense';
-import { ChildTarget, HOST, MiB, makeTempDir, removeDir, sleep, startTandemServe, until } from './tandemTarget.spec-helper';
-import { freePort } from '@tandem/testing';
+import { ChildTarget, HOST, MiB, makeTempDir, removeDir, sleep, startTandemServe } from './tandemTarget.spec-helper';
+import { freePort, until } from '@tandem/testing';
 import { TcpProxy } from './tcpProxy.spec-helper';
 
 jest.setTimeout(120_000); // a child target per file and waits bounded by condition (up to 30 s each on a busy machine)

@@ -5,8 +5,8 @@ import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { read16 } from './cdb';
 import { FailoverEvent, IdentityMismatchError, MultipathDevice, MultipathOptions, NoPathError, PathStateEvent } from './multipathDevice';
-import { ChildTarget, HOST, makeTempDir, removeDir, sleep, startTandemServe, until } from './tandemTarget.spec-helper';
-import { freePort } from '@tandem/testing';
+import { ChildTarget, HOST, makeTempDir, removeDir, sleep, startTandemServe } from './tandemTarget.spec-helper';
+import { freePort, until } from '@tandem/testing';
 import { TcpProxy } from './tcpProxy.spec-helper';
 import { runWorkload } from './workload';
 

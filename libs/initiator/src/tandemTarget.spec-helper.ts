@@ -1,26 +1,14 @@
 // Test support: the real Tandem target as a child process (`tandem serve`, or a scripted TargetHost whose ALUA
-// states the test changes live), temporary directories and bounded polling (free ports come from @tandem/testing).
-// Every child is killed when the test process exits, whatever happened.
-import { ChildProcess, spawn } from 'child_process';
+// states the test changes live) and temporary directories. Free ports, bounded polling and child tracking (every
+// child killed when the test process exits, whatever happened) come from @tandem/testing.
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO_ROOT, TANDEM_BIN, stopChild, track } from '@tandem/testing';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const TANDEM_BIN = path.join(REPO_ROOT, 'apps', 'cli', 'bin', 'tandem.js');
 export const HOST = '127.0.0.1';
 export const MiB = 1024 * 1024;
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-});
 
 export function makeTempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-initiator-'));
@@ -28,17 +16,6 @@ export function makeTempDir(): string {
 
 export function removeDir(dir: string | undefined): void {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Polls until the probe returns something truthy; fails the test past the deadline, naming what it waited for. */
-export async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 15000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve().then(probe).catch(() => undefined);
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -62,9 +39,7 @@ function isReady(line: string): boolean {
 }
 
 function startChild(args: string[], readyTimeoutMs: number, cwd: string): Promise<ChildTarget> {
-  const child = spawn(process.execPath, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  const child = track(spawn(process.execPath, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } }));
   let text = '';
   let partial = '';
   const lineListeners = new Set<(line: string) => void>();
@@ -98,16 +73,8 @@ function startChild(args: string[], readyTimeoutMs: number, cwd: string): Promis
         child.stdin!.write(`${line}\n`);
       });
     },
-    stop(): Promise<void> {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
+    async stop(): Promise<void> {
+      await stopChild(child, 6000);
     },
   };
   return new Promise((resolve, reject) => {

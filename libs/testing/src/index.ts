@@ -1,6 +1,6 @@
 // The test kit shared by the apps' and libs' specs and the black-box tests in test/: free ports, child processes
-// with deadlines, the repository's paths, an HA pair of `tandem serve` nodes, polling for a condition, reading
-// /metrics, and an independent raw iSCSI initiator.
+// with deadlines, the repository's paths, an HA pair of `tandem serve` nodes, polling for a condition (until,
+// eventually), reading /metrics, and an independent raw iSCSI initiator.
 export * from './eventually';
 export * from './haPair';
 export * from './ports';
@@ -8,3 +8,4 @@ export * from './process';
 export * from './prometheus';
 export * from './rawIscsi';
 export * from './repo';
+export * from './until';
