@@ -20,9 +20,16 @@ const TITLE = 'timeouts (NOP-Out pings, stalled connections)';
 const IQN = 'iqn.2026-12.io.tandem:host-tier-timeouts';
 const BOOT_LIMIT_MS = 20 * 60_000;
 const image = prepareGuestImage();
-const unavailable = 'reason' in image
-  ? image.reason
-  : netnsUnavailable() ?? (['losetup', 'fsfreeze', 'mkfs.ext4'].filter((b) => !findBinary(b)).map((b) => `${b} missing`)[0]);
+
+/** Why the store's own loop-mounted file system cannot be had here, or undefined. */
+function loopUnavailable(): string | undefined {
+  const missing = ['losetup', 'fsfreeze', 'mkfs.ext4', 'mount'].filter((b) => !findBinary(b));
+  if (missing.length) return `${missing.join(', ')} missing`;
+  const r = spawnSync('losetup', ['--find'], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? undefined : `no free loop device for the store's file system: ${(r.stderr || String(r.error)).trim()}`;
+}
+
+const unavailable = 'reason' in image ? image.reason : netnsUnavailable() ?? loopUnavailable();
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
