@@ -12,7 +12,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ALL_AGENT_DESIRED_DEVICES_SUBJECT, RegisterNode, agentCommandReplySchema, agentReportSchema, commandMessageSchema, nodeTelemetrySchema, type AgentReport } from '@tandem/contracts';
 import { connect, type NatsConnection } from 'nats';
-import { RawConnection, Session, freePort, login, logout, read10, scsi } from '@tandem/testing';
+import { RawConnection, Session, eventually, freePort, login, logout, read10, scsi } from '@tandem/testing';
 import { NodeAgentModule } from './app.module';
 import { settingsFromArgv, type NodeAgentSettings } from './config';
 import { DeviceCommandsService } from './devices/deviceCommands.service';
@@ -27,16 +27,6 @@ const NATS_URL = 'nats://127.0.0.1:4222';
 const IQN = 'iqn.2026-11.io.tandem:agent-cp';
 const MiB = 1 << 20;
 const decode = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data));
-
-async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let nc: NatsConnection | null = null;
 let skipReason = '';

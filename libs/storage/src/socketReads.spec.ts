@@ -1,18 +1,10 @@
 import * as net from 'net';
 import { randomBytes } from 'crypto';
 import { adoptWithReadBuffer, connectWithReadBuffer, createReadBufferServer, type ReadRoute } from './socketReads';
+import { until } from '@tandem/testing';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-}
-
-/** Polls until the condition holds (both ends live in this process), so a step never rests on a sleep being long enough. */
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('sockets reading into a buffer of their own', () => {
