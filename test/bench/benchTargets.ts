@@ -2,9 +2,8 @@
 // image file of its own; both are child processes whose pid the CPU sampler reads.
 import * as fs from 'fs';
 import { spawnSync, type ChildProcess } from 'child_process';
-import { TANDEM_BIN, spawnTracked } from '@tandem/testing';
+import { spawnTracked, TANDEM_BIN, until } from '@tandem/testing';
 import { findBinary } from '../support/tools';
-import { until } from '../support/until';
 
 export const HOST = '127.0.0.1';
 export const TANDEM_IQN = 'iqn.2026-11.io.tandem:bench';
