@@ -74,7 +74,7 @@ function measuredBench(target: string, c: (typeof CASES)[number], pids: (number 
 const THROUGHPUT_HEADER =
   '| case | single IOPS | single MB/s | HA IOPS | HA MB/s | HA/single | CPU µs/write, single | CPU µs/write, node-a (serving) | node-a ÷ single | CPU µs/write, node-b (partner) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
 const qd1Header =
-  `4 KiB QD1 random writes (tandem bench, ${SECONDS} s per run; of ${ROUNDS} runs per path, the one with the median mean), µs:\n` +
+  `4 KiB QD1 random writes (tandem bench, ${SECONDS} s per run; of ${ROUNDS} runs per path, the one with the median mean), µs:\n\n` +
   '| path | mean | p50 | p99 | − single | CPU µs/write, node written to | CPU µs/write, its partner |\n|---|---:|---:|---:|---:|---:|---:|';
 
 interface Qd1Run {
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       qd1Rows.push(`| HA through ${who} | ${q.mean} | ${q.p50} | ${q.p99} | +${q.mean - qs.mean} (p50 +${q.p50 - qs.p50}) | ${cpuPerWrite(qd1[who], 0).toFixed(1)} | ${cpuPerWrite(qd1[who], 1).toFixed(1)} |`);
     }
     rttLine = `one sync round trip's floor (4 KiB + 16-byte reply between two Node processes on loopback, ${rtt.samples} in a row): min ${rtt.minUs.toFixed(0)} µs, p50 ${rtt.p50Us.toFixed(0)} µs, p99 ${rtt.p99Us.toFixed(0)} µs; target: HA QD1 write − single ≤ 50 µs through either node`;
-    process.stdout.write(`\n${qd1Header}\n${qd1Rows.join('\n')}\n${rttLine}\n`);
+    process.stdout.write(`\n${qd1Header}\n${qd1Rows.join('\n')}\n\n${rttLine}\n`);
 
     // Resync rate: node-b away while RESYNC_MIB are written through node-a, then back.
     const diskFile = path.join(dir, 'disk-rate.img');
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${failoverLine}\n`);
 
     process.stdout.write(
-      `\n${THROUGHPUT_HEADER}\n${rows.join('\n')}\n\n${notes.join('\n')}\n\n${qd1Header}\n${qd1Rows.join('\n')}\n${rttLine}\n\n${resyncLine}\n${failoverLine}\n`,
+      `\n${THROUGHPUT_HEADER}\n${rows.join('\n')}\n\n${notes.join('\n')}\n\n${qd1Header}\n${qd1Rows.join('\n')}\n\n${rttLine}\n\n${resyncLine}\n${failoverLine}\n`,
     );
     process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   } finally {
