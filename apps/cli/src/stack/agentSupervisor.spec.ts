@@ -62,7 +62,7 @@ describe('AgentSupervisor', () => {
     supervisor.supervise();
     await eventually(() => supervisor.child.lastLines().includes('agent up'));
     expect(await supervisor.kill()).toMatchObject({ ok: true, message: expect.stringContaining('SIGKILL); the stack restarts it') });
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => supervisor.state === 'restart-pending');
     expect(supervisor.state).toBe('restart-pending');
     expect(await supervisor.kill()).toMatchObject({ ok: false, code: 'ALREADY_DOWN' });
     await eventually(() => said.some((t) => t.includes('node-b is back')));
@@ -75,7 +75,7 @@ describe('AgentSupervisor', () => {
     const supervisor = new AgentSupervisor(node, await launch(), context(true));
     supervisor.supervise();
     await supervisor.kill();
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => supervisor.state === 'restart-pending');
     expect(supervisor.state).toBe('restart-pending');
     expect(await supervisor.restart()).toMatchObject({ ok: true, message: expect.stringMatching(/^node-b started \(pid \d+\) and registered$/) });
     // Past the pending restart's 1 s: it must not start another agent.

@@ -51,7 +51,14 @@ export class StackChild {
   /** Spawns the child; rejects if it cannot be started at all (e.g. the binary is missing). */
   start(): Promise<void> {
     fs.mkdirSync(path.dirname(this.options.logFile), { recursive: true });
-    this.log = fs.createWriteStream(this.options.logFile, { flags: 'a' });
+    const log = fs.createWriteStream(this.options.logFile, { flags: 'a' });
+    // A log file that cannot be written (data dir removed, disk full) must not bring the stack down: say so once and
+    // go on without it (the last lines stay in memory for the death report).
+    log.on('error', (err) => {
+      if (this.log === log) this.log = null;
+      process.stderr.write(`${this.options.name}: cannot write its log ${this.options.logFile}: ${err.message}; going on without it\n`);
+    });
+    this.log = log;
     this.log.write(`--- ${new Date().toISOString()} ${this.options.command} ${this.options.args.join(' ')}\n`);
     return new Promise((resolve, reject) => {
       const child = spawn(this.options.command, this.options.args, {
