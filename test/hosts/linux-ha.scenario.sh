@@ -32,7 +32,10 @@ sdb=$(sd_of "$HOST_B" "$PORT_B")
 report paths-found "$([ -n "$sda" ] && [ -n "$sdb" ] && echo true || echo false)" "node-a=$sda node-b=$sdb"
 
 check multipathd-start 30 multipathd
-check multipath-map 60 sh -c "sleep 3; multipath -r >/dev/null 2>&1; udevadm settle --timeout=20; multipath -ll"
+# One read through the map first: the kernel picks the best path group at its first I/O (until then every group
+# shows status=enabled).
+check multipath-map 60 sh -c "sleep 3; multipath -r >/dev/null 2>&1; udevadm settle --timeout=20
+  for m in /dev/mapper/mpath*; do dd if=\$m of=/dev/null bs=4096 count=1 iflag=direct status=none; done; multipath -ll"
 maps=$(grep -c '^mpath' /host/logs/multipath-map.log)
 report one-map "$([ "$maps" = 1 ] && echo true || echo false)" "$maps map(s)"
 # group_by_prio + ALUA: node-a (active/optimized, prio 50) is the active group, node-b (non-optimized, 10) waits.
@@ -104,11 +107,12 @@ a1=$(written_sectors "$sda")
 b1=$(written_sectors "$sdb")
 report io-on-both-before-cut "$([ "$a1" != "$a0" ] && [ "$b1" != "$b0" ] && echo true || echo false)" \
   "sectors written: node-a path $((a1 - a0)), node-b path $((b1 - b0))"
+lines_before_cut=$(dmesg | wc -l)
 cut=$(ask_host cut-sync x 120)
 report sync-cut "$(echo "$cut" | grep -q '^node-b blocked' && echo true || echo false)" "$cut"
-# The checker (TEST UNIT READY) finds node-b NOT READY and fails its path; node-a's stays active.
-check node-b-path-failed 120 sh -c "while ! multipath -ll | tee /tmp/mp.cut | grep -E ' $sdb .*(failed|faulty)' >/dev/null; do sleep 1; done
-  cat /tmp/mp.cut; grep -q ' $sda .*active ready' /tmp/mp.cut"
+# The checker (TEST UNIT READY) finds node-b NOT READY and keeps its path failed; node-a's path carries the I/O.
+check node-b-path-failed 120 sh -c "while ! { multipath -ll >/tmp/mp.cut; grep -qE ' $sdb .*(failed|faulty)' /tmp/mp.cut &&
+  grep -q ' $sda .*active ready' /tmp/mp.cut; }; do sleep 1; done; cat /tmp/mp.cut"
 b2=$(written_sectors "$sdb")
 waited=0
 while kill -0 $fio_pid 2>/dev/null && [ $waited -lt 240 ]; do sleep 1; waited=$((waited + 1)); done
@@ -118,6 +122,10 @@ rc=$?
 b3=$(written_sectors "$sdb")
 report no-io-on-node-b-while-blocked "$([ "$b3" = "$b2" ] && echo true || echo false)" "node-b path sectors written after its path failed: $((b3 - b2))"
 report fio-survives-sync-cut "$([ $rc -eq 0 ] && echo true || echo false)" "fio exit $rc; $(grep -E 'err=|WRITE:|READ:' /host/logs/fio-synccut.log | tr '\n' ' ')"
+# Whether node-a's path was failed too for a moment (scsi_dh_alua applies the port group states node-b's REPORT
+# TARGET PORT GROUPS gives for every group, and blocked node-b calls node-a's group unavailable): for the record.
+dmesg | tail -n +$((lines_before_cut + 1)) >/host/logs/dmesg-cut.log
+report node-a-path-during-cut true "$(grep -E 'Failing path|Reinstating path|port group 0[12] state' /host/logs/dmesg-cut.log | tr '\n' '|')"
 report synccut-longest-write true "$(awk '/write: IOPS/{w=1} w && /^ *lat \(/{print; exit}' /host/logs/fio-synccut.log | sed 's/^ *//')"
 
 # The link restored: node-a resyncs node-b, node-b serves again, multipathd reinstates its path.
