@@ -1,6 +1,7 @@
 /** Gateway settings from the environment. There is no default token: without one the gateway refuses to start. */
 import * as net from 'net';
-import { settingsFromEnv as orchestratorSettingsFromEnv, type OrchestratorSettings } from '@tandem/orchestrator';
+import { orchestratorEnvSchema, settingsFromEnv as orchestratorSettingsFromEnv, type OrchestratorSettings } from '@tandem/orchestrator';
+import { env, EnvConfigError, parseEnv, parseHostPort } from '@tandem/contracts';
 import { DEFAULT_MAX_COMPLEXITY } from './limits/queryLimits';
 
 export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
@@ -31,6 +32,9 @@ export class GatewayConfigError extends Error {
   override readonly name = 'GatewayConfigError';
 }
 
+/** Both schemas at once, so one start reports every bad variable. */
+const parseGatewayEnv = (source: NodeJS.ProcessEnv) => parseEnv({ ...orchestratorEnvSchema, ...gatewayEnvSchema }, source);
+
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (net.isIPv4(host)) return host.startsWith('127.');
@@ -39,14 +43,36 @@ export function isLoopback(host: string): boolean {
 
 /** `127.0.0.1:4000`, `[::1]:4000`, `0.0.0.0:4000` → host and port. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new GatewayConfigError(`TANDEM_GATEWAY_LISTEN=${JSON.stringify(listen)} must look like 127.0.0.1:4000`);
-  return { host: match[1] ?? match[2], port };
+  try {
+    return parseHostPort(listen.trim());
+  } catch (error) {
+    throw new GatewayConfigError(`TANDEM_GATEWAY_LISTEN=${JSON.stringify(listen)} ${(error as Error).message}`);
+  }
 }
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<GatewaySettings> = {}): GatewaySettings {
-  const apiToken = overrides.apiToken ?? env.TANDEM_API_TOKEN ?? '';
+/** The gateway's own variables; it also reads the orchestrator's (database, NATS, readiness lag). */
+export const gatewayEnvSchema = {
+  TANDEM_API_TOKEN: env.string(''),
+  TANDEM_GATEWAY_LISTEN: env.hostPort('127.0.0.1:4000'),
+  TANDEM_GATEWAY_READS_REQUIRE_TOKEN: env.flag(false),
+  TANDEM_GATEWAY_COMMAND_TIMEOUT_MS: env.durationMs(10_000, { bareUnit: 'ms', minMs: 100, maxMs: 600_000 }),
+  TANDEM_GATEWAY_MAX_DEPTH: env.positiveInt(8),
+  TANDEM_GATEWAY_MAX_COMPLEXITY: env.positiveInt(DEFAULT_MAX_COMPLEXITY),
+  TANDEM_CONSOLE_DIR: env.optionalString(),
+};
+
+/** Throws GatewayConfigError naming every bad variable (the orchestrator's shared ones included). */
+export function settingsFromEnv(source: NodeJS.ProcessEnv = process.env, overrides: Partial<GatewaySettings> = {}): GatewaySettings {
+  let e: ReturnType<typeof parseGatewayEnv>;
+  let shared: OrchestratorSettings;
+  try {
+    e = parseGatewayEnv(source);
+    shared = orchestratorSettingsFromEnv(source);
+  } catch (error) {
+    if (error instanceof EnvConfigError) throw new GatewayConfigError(error.message);
+    throw error;
+  }
+  const apiToken = overrides.apiToken ?? e.TANDEM_API_TOKEN;
   if (apiToken.length === 0) {
     throw new GatewayConfigError(
       'TANDEM_API_TOKEN is not set: the gateway has no default token and will not start without one. ' +
@@ -56,9 +82,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
   if (apiToken.length < MIN_TOKEN_LENGTH || /\s/.test(apiToken)) {
     throw new GatewayConfigError(`TANDEM_API_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters without blanks (e.g. \`openssl rand -hex 32\`)`);
   }
-  const listen = parseListen(env.TANDEM_GATEWAY_LISTEN ?? '127.0.0.1:4000');
-  const host = overrides.host ?? listen.host;
-  const { databaseUrl, dataDir, schema, natsUrl, subjectPrefix, eventsStream } = orchestratorSettingsFromEnv(env);
+  const { databaseUrl, dataDir, schema, natsUrl, subjectPrefix, eventsStream } = shared;
   const settings: GatewaySettings = {
     apiToken,
     databaseUrl,
@@ -67,13 +91,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides:
     natsUrl,
     subjectPrefix,
     eventsStream,
-    host,
-    port: listen.port,
+    host: e.TANDEM_GATEWAY_LISTEN.host,
+    port: e.TANDEM_GATEWAY_LISTEN.port,
     path: '/graphql',
-    readsRequireToken: env.TANDEM_GATEWAY_READS_REQUIRE_TOKEN === '1',
-    commandTimeoutMs: Number(env.TANDEM_GATEWAY_COMMAND_TIMEOUT_MS ?? 10_000),
-    maxDepth: Number(env.TANDEM_GATEWAY_MAX_DEPTH ?? 8),
-    maxComplexity: Number(env.TANDEM_GATEWAY_MAX_COMPLEXITY ?? DEFAULT_MAX_COMPLEXITY),
+    readsRequireToken: e.TANDEM_GATEWAY_READS_REQUIRE_TOKEN,
+    commandTimeoutMs: e.TANDEM_GATEWAY_COMMAND_TIMEOUT_MS,
+    maxDepth: e.TANDEM_GATEWAY_MAX_DEPTH,
+    maxComplexity: e.TANDEM_GATEWAY_MAX_COMPLEXITY,
     ...overrides,
   };
   // Reads are open only to processes on this machine; anything wider needs the token for everything.

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'net';
 import { NestFactory } from '@nestjs/core';
+import { unknownTandemVariablesWarning } from '@tandem/contracts';
 import { settingsFromEnv, type GatewaySettings } from './config';
 import { GatewayModule, type GatewayModuleOptions } from './gateway.module';
 
@@ -18,6 +19,8 @@ if (require.main === module) {
   let settings: GatewaySettings;
   try {
     settings = settingsFromEnv();
+    const warning = unknownTandemVariablesWarning('gateway', process.env);
+    if (warning) process.stderr.write(`${warning}\n`);
   } catch (error) {
     process.stderr.write(`gateway: ${(error as Error).message}\n`);
     process.exit(2);

@@ -30,7 +30,7 @@ export class NodeAgentModule {
       module: NodeAgentModule,
       imports: [NatsModule.forRoot(settings)],
       providers: [
-        { provide: 'DATA_PLANE_LOGGER', useValue: pino({ name: 'node-agent', level: process.env.TANDEM_LOG_LEVEL ?? 'info' }) },
+        { provide: 'DATA_PLANE_LOGGER', useValue: pino({ name: 'node-agent', level: settings.logLevel ?? 'info' }) },
         { provide: NodeIdentityService, useFactory: NodeIdentityService.load, inject: [NODE_AGENT_SETTINGS] },
         TargetHostService,
         OutboxService,

@@ -1,6 +1,6 @@
-/** Node agent settings: where the data-plane config and local state live, where health/metrics listen, NATS. */
+/** Node agent settings from argv and the environment: config and state paths, health/metrics, NATS. */
 import * as path from 'path';
-import { AGENT_REPORTS_STREAM } from '@tandem/contracts';
+import { AGENT_REPORTS_STREAM, env, EnvConfigError, LOG_LEVELS, parseEnv } from '@tandem/contracts';
 
 export const NODE_AGENT_SETTINGS = Symbol('NODE_AGENT_SETTINGS');
 
@@ -39,49 +39,84 @@ export interface NodeAgentSettings {
   resyncBytesPerSecond: number;
   /** Resync progress is reported to the control plane at most this often per device (default 5 s). */
   resyncProgressReportMs: number;
+  /** pino level of the data-plane log (`TANDEM_LOG_LEVEL`, default info). */
+  logLevel?: (typeof LOG_LEVELS)[number];
 }
 
-export function settingsFromArgv(argv: string[], env: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
-  const arg = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const configPath = arg('--config') ?? env.TANDEM_NODE_CONFIG;
-  if (!configPath) throw new Error('node-agent needs --config FILE (or TANDEM_NODE_CONFIG)');
-  const http = arg('--http') ?? env.TANDEM_NODE_HTTP ?? '127.0.0.1:3261';
-  const m = /^(.+):(\d+)$/.exec(http);
-  if (!m) throw new Error(`--http ${http}: expected HOST:PORT`);
-  const stateDir = path.resolve(arg('--state-dir') ?? env.TANDEM_NODE_STATE_DIR ?? path.dirname(path.resolve(configPath)));
-  const nats = arg('--nats') ?? env.NATS_URL ?? 'nats://127.0.0.1:4222';
-  const capacity = arg('--capacity') ?? env.TANDEM_NODE_CAPACITY_BYTES;
-  const interval = Number(arg('--telemetry-interval-ms') ?? env.TANDEM_TELEMETRY_INTERVAL_MS ?? 1000);
-  if (!Number.isInteger(interval) || interval < 50) throw new Error(`telemetry interval ${interval}: expected milliseconds ≥ 50`);
-  const spaceWarnPercent = Number(arg('--space-warn-percent') ?? env.TANDEM_NODE_SPACE_WARN_PERCENT ?? 10);
-  if (!(spaceWarnPercent >= 0 && spaceWarnPercent < 100)) throw new Error(`space warning ${spaceWarnPercent}: expected a percentage of free space, 0 to 99`);
-  const cacheMiB = Number(arg('--cache-mib') ?? env.TANDEM_NODE_CACHE_MIB ?? 256);
-  if (!Number.isInteger(cacheMiB) || cacheMiB < 1) throw new Error(`cache size ${cacheMiB}: expected whole MiB per device, at least 1`);
-  const resyncMiB = Number(arg('--resync-mib-per-second') ?? env.TANDEM_NODE_RESYNC_MIB_PER_SECOND ?? 0);
-  if (!(resyncMiB >= 0) || !Number.isFinite(resyncMiB)) throw new Error(`resync rate ${resyncMiB}: expected MiB per second, 0 for unlimited`);
-  const progressMs = Number(env.TANDEM_RESYNC_PROGRESS_REPORT_MS ?? 5000);
-  if (!Number.isInteger(progressMs) || progressMs < 100) throw new Error(`TANDEM_RESYNC_PROGRESS_REPORT_MS ${progressMs}: expected milliseconds ≥ 100`);
+/**
+ * Every variable the agent reads, with its default. A command-line flag (FLAGS) takes the place of its variable and
+ * is checked by the same rule; a bad value is reported as `--flag="value" must be …` or `NAME="value" must be …`.
+ */
+export const nodeAgentEnvSchema = {
+  TANDEM_NODE_CONFIG: env.optionalString(),
+  TANDEM_NODE_HTTP: env.hostPort('127.0.0.1:3261'),
+  TANDEM_NODE_STATE_DIR: env.optionalString(),
+  TANDEM_NODE_IMAGE_DIR: env.optionalString(),
+  NATS_URL: env.string('nats://127.0.0.1:4222'),
+  TANDEM_SUBJECT_PREFIX: env.string(''),
+  TANDEM_AGENT_REPORTS_STREAM: env.string(AGENT_REPORTS_STREAM),
+  TANDEM_NODE_NAME: env.optionalString(),
+  TANDEM_BUILD: env.string('dev'),
+  TANDEM_NODE_CAPACITY_BYTES: env.byteSize(),
+  TANDEM_TARGET_IQN_PREFIX: env.string('iqn.2026-11.io.tandem'),
+  TANDEM_TELEMETRY_INTERVAL_MS: env.durationMs(1000, { bareUnit: 'ms', minMs: 50, maxMs: 3_600_000 }),
+  TANDEM_NODE_SPACE_WARN_PERCENT: env.decimal(10, 0, 99),
+  TANDEM_NODE_CACHE_MIB: env.positiveInt(256),
+  TANDEM_NODE_RESYNC_MIB_PER_SECOND: env.decimal(0, 0),
+  TANDEM_RESYNC_PROGRESS_REPORT_MS: env.durationMs(5000, { bareUnit: 'ms', minMs: 100, maxMs: 3_600_000 }),
+  TANDEM_LOG_LEVEL: env.oneOf(LOG_LEVELS, 'info'),
+};
+
+/** Command-line flags and the variable each stands for. */
+export const NODE_AGENT_FLAGS: Record<string, keyof typeof nodeAgentEnvSchema> = {
+  '--config': 'TANDEM_NODE_CONFIG',
+  '--http': 'TANDEM_NODE_HTTP',
+  '--state-dir': 'TANDEM_NODE_STATE_DIR',
+  '--image-dir': 'TANDEM_NODE_IMAGE_DIR',
+  '--nats': 'NATS_URL',
+  '--name': 'TANDEM_NODE_NAME',
+  '--capacity': 'TANDEM_NODE_CAPACITY_BYTES',
+  '--telemetry-interval-ms': 'TANDEM_TELEMETRY_INTERVAL_MS',
+  '--space-warn-percent': 'TANDEM_NODE_SPACE_WARN_PERCENT',
+  '--cache-mib': 'TANDEM_NODE_CACHE_MIB',
+  '--resync-mib-per-second': 'TANDEM_NODE_RESYNC_MIB_PER_SECOND',
+};
+
+/** Throws EnvConfigError naming every bad variable or flag. */
+export function settingsFromArgv(argv: string[], source: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
+  const merged: NodeJS.ProcessEnv = { ...source };
+  const fromFlag = new Map<string, string>();
+  for (const [flag, name] of Object.entries(NODE_AGENT_FLAGS)) {
+    const i = argv.indexOf(flag);
+    if (i < 0) continue;
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new EnvConfigError([`${flag} needs a value`]);
+    merged[name] = value;
+    fromFlag.set(name, flag);
+  }
+  const e = parseEnv(nodeAgentEnvSchema, merged, (name) => fromFlag.get(name) ?? name);
+  if (!e.TANDEM_NODE_CONFIG) throw new EnvConfigError(['node-agent needs --config FILE (or TANDEM_NODE_CONFIG)']);
+  const configPath = path.resolve(e.TANDEM_NODE_CONFIG);
+  const stateDir = path.resolve(e.TANDEM_NODE_STATE_DIR ?? path.dirname(configPath));
   return {
-    configPath: path.resolve(configPath),
-    httpHost: m[1].replace(/^\[|\]$/g, ''),
-    httpPort: Number(m[2]),
+    configPath,
+    httpHost: e.TANDEM_NODE_HTTP.host,
+    httpPort: e.TANDEM_NODE_HTTP.port,
     stateDir,
-    imageDir: path.resolve(arg('--image-dir') ?? env.TANDEM_NODE_IMAGE_DIR ?? path.join(stateDir, 'devices')),
-    natsUrl: nats === 'none' ? null : nats,
-    subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
-    reportsStream: env.TANDEM_AGENT_REPORTS_STREAM ?? AGENT_REPORTS_STREAM,
-    nodeName: arg('--name') ?? env.TANDEM_NODE_NAME,
-    build: env.TANDEM_BUILD ?? 'dev',
-    capacityBytes: capacity === undefined ? undefined : Number(capacity),
-    targetIqnPrefix: env.TANDEM_TARGET_IQN_PREFIX ?? 'iqn.2026-11.io.tandem',
-    telemetryIntervalMs: interval,
-    spaceWarnPercent,
-    cacheBytesPerDevice: cacheMiB * 1024 * 1024,
-    resyncBytesPerSecond: Math.round(resyncMiB * 1024 * 1024),
-    resyncProgressReportMs: progressMs,
+    imageDir: path.resolve(e.TANDEM_NODE_IMAGE_DIR ?? path.join(stateDir, 'devices')),
+    natsUrl: e.NATS_URL === 'none' ? null : e.NATS_URL,
+    subjectPrefix: e.TANDEM_SUBJECT_PREFIX,
+    reportsStream: e.TANDEM_AGENT_REPORTS_STREAM,
+    nodeName: e.TANDEM_NODE_NAME,
+    build: e.TANDEM_BUILD,
+    capacityBytes: e.TANDEM_NODE_CAPACITY_BYTES,
+    targetIqnPrefix: e.TANDEM_TARGET_IQN_PREFIX,
+    telemetryIntervalMs: e.TANDEM_TELEMETRY_INTERVAL_MS,
+    spaceWarnPercent: e.TANDEM_NODE_SPACE_WARN_PERCENT,
+    cacheBytesPerDevice: e.TANDEM_NODE_CACHE_MIB * 1024 * 1024,
+    resyncBytesPerSecond: Math.round(e.TANDEM_NODE_RESYNC_MIB_PER_SECOND * 1024 * 1024),
+    resyncProgressReportMs: e.TANDEM_RESYNC_PROGRESS_REPORT_MS,
+    logLevel: e.TANDEM_LOG_LEVEL,
     ...overrides,
   };
 }

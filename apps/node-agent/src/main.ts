@@ -2,10 +2,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NodeAgentModule } from './app.module';
+import { unknownTandemVariablesWarning } from '@tandem/contracts';
 import { settingsFromArgv } from './config';
 
 export async function bootstrap(argv = process.argv, env = process.env): Promise<void> {
   const settings = settingsFromArgv(argv, env);
+  const warning = unknownTandemVariablesWarning('node-agent', env);
+  if (warning) process.stderr.write(`${warning}\n`);
   const app = await NestFactory.createApplicationContext(NodeAgentModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();

@@ -1,6 +1,6 @@
 /** Orchestrator settings, from the environment (and overridable in code, e.g. by tests or the CLI). */
 import * as path from 'path';
-import { AGENT_REPORTS_STREAM, EVENTS_STREAM } from '@tandem/contracts';
+import { AGENT_REPORTS_STREAM, env, envVar, EVENTS_STREAM, parseEnv, parseHostPort } from '@tandem/contracts';
 
 export const ORCHESTRATOR_SETTINGS = Symbol('ORCHESTRATOR_SETTINGS');
 
@@ -41,49 +41,83 @@ export interface OrchestratorSettings {
   readyMaxLagEvents: number;
 }
 
-/** `TANDEM_READY_MAX_LAG_EVENTS`, default 1000. */
-export function maxLagFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.TANDEM_READY_MAX_LAG_EVENTS ?? 1000);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`TANDEM_READY_MAX_LAG_EVENTS ${env.TANDEM_READY_MAX_LAG_EVENTS}: expected a whole number of events`);
-  return value;
+/**
+ * Every variable the orchestrator reads, with its default; parsed once. A bad value stops the service with
+ * `NAME="value" must be …` (see parseEnv).
+ */
+export const orchestratorEnvSchema = {
+  DATABASE_URL: env.optionalString(),
+  NATS_URL: env.string('nats://127.0.0.1:4222'),
+  TANDEM_DATA_DIR: env.string('.tandem'),
+  TANDEM_DB_SCHEMA: envVar(parsePostgresIdentifier, 'tandem'),
+  TANDEM_SUBJECT_PREFIX: envVar(parseSubjectPrefix, ''),
+  TANDEM_EVENTS_STREAM: envVar(parseStreamName, EVENTS_STREAM),
+  TANDEM_DUPLICATE_WINDOW_MS: env.durationMs(3_600_000, { bareUnit: 'ms', minMs: 1000, maxMs: 7 * 24 * 3_600_000 }),
+  TANDEM_AGENT_REPORTS_STREAM: envVar(parseStreamName, AGENT_REPORTS_STREAM),
+  TANDEM_AGENT_REQUEST_TIMEOUT_MS: env.durationMs(5000, { bareUnit: 'ms', minMs: 100, maxMs: 3_600_000 }),
+  TANDEM_NODE_LOST_AFTER: env.durationMs(5000, { bareUnit: 's', minMs: 100, maxMs: 3_600_000 }),
+  TANDEM_ORCHESTRATOR_HTTP: envVar(parseHttpListenText),
+  TANDEM_READY_MAX_LAG_EVENTS: env.wholeNumber(1000, 0),
+};
+
+/** Postgres schema names Tandem interpolates into SQL: a plain identifier. */
+function parsePostgresIdentifier(text: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(text)) return text;
+  throw new Error('must be a Postgres schema name: letters, digits and _, starting with a letter or _, at most 63');
+}
+
+/** NATS subject tokens joined by dots, no wildcards or blanks. */
+function parseSubjectPrefix(text: string): string {
+  if (/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(text)) return text;
+  throw new Error('must be NATS subject tokens (letters, digits, _ and -) joined by dots, without wildcards');
+}
+
+/** JetStream stream names: no dots, blanks, wildcards or path separators. */
+function parseStreamName(text: string): string {
+  if (/^[A-Za-z0-9_-]{1,255}$/.test(text)) return text;
+  throw new Error('must be a JetStream stream name: letters, digits, _ and -');
+}
+
+function parseHttpListenText(text: string): { host: string; port: number } | null {
+  return text === 'off' ? null : parseHostPort(text, '127.0.0.1:4001');
+}
+
+/** `TANDEM_READY_MAX_LAG_EVENTS`, default 1000 (the gateway's readiness reads it too). */
+export function maxLagFromEnv(source: NodeJS.ProcessEnv = process.env): number {
+  return parseEnv({ TANDEM_READY_MAX_LAG_EVENTS: orchestratorEnvSchema.TANDEM_READY_MAX_LAG_EVENTS }, source).TANDEM_READY_MAX_LAG_EVENTS;
 }
 
 /** `HOST:PORT` (`[v6]:PORT`), or `off`; undefined when unset. */
 export function parseHttpListen(value: string | undefined, what = 'TANDEM_ORCHESTRATOR_HTTP'): { host: string; port: number } | null | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'off') return null;
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new Error(`${what} ${value}: expected HOST:PORT or off`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  return parseEnv({ [what]: orchestratorEnvSchema.TANDEM_ORCHESTRATOR_HTTP }, { [what]: value })[what];
 }
 
-/** `5s`, `2500ms`, `1.5s`, or a plain number of seconds. */
+/** `5s`, `2500ms`, `1.5s`, or a plain number of seconds; 100 ms to 3600 s. */
 export function parseDuration(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(text);
-  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
-  if (!Number.isFinite(ms) || ms < 100 || ms > 3_600_000) throw new Error(`${what} ${JSON.stringify(text)}: expected a duration from 100ms to 3600s, such as 5s or 2500ms`);
-  return Math.round(ms);
+  return parseEnv({ [what]: orchestratorEnvSchema.TANDEM_NODE_LOST_AFTER }, { [what]: text })[what];
 }
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<OrchestratorSettings> = {}): OrchestratorSettings {
+/** Throws EnvConfigError naming every bad variable. */
+export function settingsFromEnv(source: NodeJS.ProcessEnv = process.env, overrides: Partial<OrchestratorSettings> = {}): OrchestratorSettings {
+  const e = parseEnv(orchestratorEnvSchema, source);
   return {
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.TANDEM_DATA_DIR ?? '.tandem'),
-    schema: env.TANDEM_DB_SCHEMA ?? 'tandem',
-    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    subjectPrefix: env.TANDEM_SUBJECT_PREFIX ?? '',
-    eventsStream: env.TANDEM_EVENTS_STREAM ?? EVENTS_STREAM,
-    duplicateWindowMs: Number(env.TANDEM_DUPLICATE_WINDOW_MS ?? 3_600_000),
-    reportsStream: env.TANDEM_AGENT_REPORTS_STREAM ?? AGENT_REPORTS_STREAM,
-    agentRequestTimeoutMs: Number(env.TANDEM_AGENT_REQUEST_TIMEOUT_MS ?? 5000),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.TANDEM_DATA_DIR),
+    schema: e.TANDEM_DB_SCHEMA,
+    natsUrl: e.NATS_URL,
+    subjectPrefix: e.TANDEM_SUBJECT_PREFIX,
+    eventsStream: e.TANDEM_EVENTS_STREAM,
+    duplicateWindowMs: e.TANDEM_DUPLICATE_WINDOW_MS,
+    reportsStream: e.TANDEM_AGENT_REPORTS_STREAM,
+    agentRequestTimeoutMs: e.TANDEM_AGENT_REQUEST_TIMEOUT_MS,
     listenForCommands: true,
     runProjector: true,
     runOutbox: true,
     runAgentProtocol: true,
     runHealth: true,
-    nodeLostAfterMs: parseDuration(env.TANDEM_NODE_LOST_AFTER ?? '5s', 'TANDEM_NODE_LOST_AFTER'),
-    httpListen: parseHttpListen(env.TANDEM_ORCHESTRATOR_HTTP),
-    readyMaxLagEvents: maxLagFromEnv(env),
+    nodeLostAfterMs: e.TANDEM_NODE_LOST_AFTER,
+    httpListen: e.TANDEM_ORCHESTRATOR_HTTP,
+    readyMaxLagEvents: e.TANDEM_READY_MAX_LAG_EVENTS,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 /** Orchestrator: the only writer of the event log. `node dist/main.js` (DATABASE_URL, NATS_URL from the environment). */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { unknownTandemVariablesWarning } from '@tandem/contracts';
 import { OrchestratorModule } from './app.module';
 import { settingsFromEnv, type OrchestratorSettings } from './config';
 
@@ -18,10 +19,12 @@ if (require.main === module) {
   Promise.resolve()
     .then(() => {
       const settings = settingsFromEnv();
+      const warning = unknownTandemVariablesWarning('orchestrator', process.env);
+      if (warning) process.stderr.write(`${warning}\n`);
       return bootstrap({ ...settings, httpListen: settings.httpListen === undefined ? DEFAULT_ORCHESTRATOR_HTTP : settings.httpListen });
     })
     .catch((err) => {
-    process.stderr.write(`orchestrator: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  });
+      process.stderr.write(`orchestrator: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    });
 }

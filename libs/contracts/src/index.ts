@@ -14,3 +14,4 @@ export * from './replica.contracts';
 export * from './health.contracts';
 export * from './streams';
 export * from './catalog';
+export * from './env';

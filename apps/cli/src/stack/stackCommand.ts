@@ -1,5 +1,6 @@
 /** `tandem stack`: NATS, orchestrator, GraphQL gateway and two node agents on this machine, for trying Tandem out; `kill` and `restart` act on one node of it. */
 import { Command } from 'commander';
+import { EnvConfigError, parseEnv, unknownTandemVariablesWarning } from '@tandem/contracts';
 import type { ControlVerb } from './controlProtocol';
 import { resolveDataDir, STACK_DEFAULTS, StackConfigError, stackOptionsFrom, type StackFlags } from './stackOptions';
 
@@ -35,11 +36,17 @@ bad environment (a port in use, nats-server missing, NATS_URL or DATABASE_URL un
       let options;
       try {
         options = stackOptionsFrom(flags, process.env);
+        // The orchestrator and the gateway run in this process on the same environment: check their variables
+        // before anything starts, so a bad one stops the stack here rather than half-way up.
+        const [{ orchestratorEnvSchema }, { gatewayEnvSchema }] = await Promise.all([import('@tandem/orchestrator'), import('@tandem/gateway')]);
+        parseEnv({ ...orchestratorEnvSchema, ...gatewayEnvSchema }, process.env);
       } catch (error) {
-        if (!(error instanceof StackConfigError)) throw error;
+        if (!(error instanceof StackConfigError) && !(error instanceof EnvConfigError)) throw error;
         process.stderr.write(`tandem stack: ${error.message}\n`);
         process.exit(2);
       }
+      const warning = unknownTandemVariablesWarning('tandem stack', process.env);
+      if (warning) process.stderr.write(`${warning}\n`);
       const { Stack } = await import('./runStack');
       const code = await new Stack(options).run();
       // Let stdout drain (the ready block, the last lines) before leaving.

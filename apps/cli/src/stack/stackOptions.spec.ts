@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadOrCreateApiToken } from './apiToken';
 import { writeAgentConfig } from './nodeAgents';
-import { resolveDataDir, StackConfigError, stackOptionsFrom } from './stackOptions';
+import { KNOWN_TANDEM_VARIABLES } from '@tandem/contracts';
+import { resolveDataDir, StackConfigError, stackEnvSchema, stackOptionsFrom } from './stackOptions';
 
 describe('stackOptionsFrom', () => {
   it('defaults: .tandem, gateway 127.0.0.1:4000, private NATS on 4250, node-a/node-b on 127.0.0.11/12 ports 3260/3261', () => {
@@ -72,16 +73,39 @@ describe('stackOptionsFrom', () => {
     [{ nodes: '10.0.0.5' }, /loopback/],
     [{ nodes: '127.0.0.11,127.0.0.11' }, /given twice/],
     [{ nodes: ' , ' }, /expected 1 to/],
-    [{ gateway: 'localhost' }, /expected HOST:PORT/],
+    [{ gateway: 'localhost' }, '--gateway="localhost" must be HOST:PORT, such as 127.0.0.1:4000'],
     [{ iscsiPort: '70000' }, /from 1 to 65535/],
     [{ iscsiPort: '0' }, /from 1 to 65535/],
     [{ iscsiPort: '3261' }, /different ports/],
-    [{ natsPort: 'x' }, /expected a port number/],
+    [{ natsPort: 'x' }, '--nats-port="x" must be a port from 1 to 65535 (or 0 for any free port)'],
     [{ gateway: '127.0.0.11:3260' }, /same address and port/],
-    [{ registrationTimeout: '0' }, /seconds > 0/],
+    [{ registrationTimeout: '0' }, '--registration-timeout="0" must be seconds > 0'],
   ])('refuses %j', (flags, message) => {
     expect(() => stackOptionsFrom(flags, {}, '/work')).toThrow(StackConfigError);
     expect(() => stackOptionsFrom(flags, {}, '/work')).toThrow(message);
+  });
+});
+
+describe('the stack\'s environment variables', () => {
+  it.each([
+    ['TANDEM_STACK_REGISTRATION_TIMEOUT', '60s', 'must be seconds > 0'],
+    ['TANDEM_STACK_ISCSI_PORT', '3260x', 'must be a port from 1 to 65535'],
+    ['TANDEM_STACK_NATS_PORT', '-1', 'must be a port from 1 to 65535 (or 0 for any free port)'],
+    ['TANDEM_STACK_NO_RESTART', 'please', 'must be 1 or 0'],
+    ['TANDEM_STACK_VERBOSE', '2', 'must be 1 or 0'],
+    ['TANDEM_GATEWAY_LISTEN', ':4000', 'must be HOST:PORT'],
+    ['TANDEM_LOG_LEVEL', 'chatty', 'must be one of fatal, error, warn, info, debug, trace, silent'],
+  ])('%s=%j is refused: %s', (name, value, expected) => {
+    expect(() => stackOptionsFrom({}, { [name]: value }, '/work')).toThrow(StackConfigError);
+    expect(() => stackOptionsFrom({}, { [name]: value }, '/work')).toThrow(`${name}=${JSON.stringify(value)} ${expected}`);
+  });
+
+  it('keeps the defaults', () => {
+    expect(stackOptionsFrom({}, {}, '/work')).toMatchObject({ dataDir: '/work/.tandem', gateway: { host: '127.0.0.1', port: 4000 }, natsPort: 4250, verbose: false, autoRestart: true, registrationTimeoutMs: 60_000, natsUrl: undefined, databaseUrl: undefined, apiToken: undefined });
+  });
+
+  it('lists each of its variables among the known TANDEM_* names', () => {
+    for (const name of Object.keys(stackEnvSchema).filter((k) => k.startsWith('TANDEM_'))) expect(KNOWN_TANDEM_VARIABLES).toContain(name);
   });
 });
 

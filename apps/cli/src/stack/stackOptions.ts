@@ -3,6 +3,7 @@
  * private NATS server and each node listen. Pure (no I/O), so every rule here is unit-tested.
  */
 import * as path from 'path';
+import { env as envVar, EnvConfigError, envVar as envVarOf, LOG_LEVELS, parseEnv } from '@tandem/contracts';
 
 /** Bad flags or environment: the stack exits 2 with this message, having started nothing. */
 export class StackConfigError extends Error {
@@ -82,18 +83,72 @@ export const STACK_DEFAULTS = {
 
 const NODE_NAMES = 'abcdefghijklmnopqrstuvwxyz';
 
-export function parsePort(value: string, what: string, allowZero = false): number {
-  if (!/^\d{1,5}$/.test(value.trim())) throw new StackConfigError(`${what} ${JSON.stringify(value)}: expected a port number`);
-  const port = Number(value);
-  if (port > 65535 || (port === 0 && !allowZero)) throw new StackConfigError(`${what} ${port}: expected a port from 1 to 65535${allowZero ? ' (or 0 for any free port)' : ''}`);
-  return port;
+/**
+ * The stack's own variables, parsed once (the orchestrator's and the gateway's are checked by their schemas, the
+ * agents' by theirs). A flag wins over its variable and is checked by the same rule.
+ */
+export const stackEnvSchema = {
+  TANDEM_DATA_DIR: envVar.string(STACK_DEFAULTS.dataDir),
+  TANDEM_GATEWAY_LISTEN: envVar.hostPort(STACK_DEFAULTS.gateway),
+  TANDEM_STACK_NATS_PORT: envVar.port(STACK_DEFAULTS.natsPort, true),
+  TANDEM_STACK_NODES: envVar.string(STACK_DEFAULTS.nodes),
+  TANDEM_STACK_ISCSI_PORT: envVar.port(STACK_DEFAULTS.iscsiPort),
+  TANDEM_STACK_HTTP_PORT: envVar.port(STACK_DEFAULTS.httpPort),
+  TANDEM_STACK_SYNC_PORT: envVar.port(STACK_DEFAULTS.syncPort),
+  TANDEM_STACK_HEARTBEAT_PORT: envVar.port(STACK_DEFAULTS.heartbeatPort),
+  TANDEM_STACK_REGISTRATION_TIMEOUT: envVarOf(parseSeconds, STACK_DEFAULTS.registrationTimeoutSeconds as number),
+  TANDEM_STACK_VERBOSE: envVar.flag(false),
+  TANDEM_STACK_NO_RESTART: envVar.flag(false),
+  TANDEM_NATS_SERVER: envVar.optionalString(),
+  TANDEM_API_TOKEN: envVar.optionalString(),
+  TANDEM_LOG_LEVEL: envVar.oneOf(LOG_LEVELS, 'info'),
+  NATS_URL: envVar.optionalString(),
+  DATABASE_URL: envVar.optionalString(),
+};
+
+/** Seconds > 0, e.g. `60` or `2.5`. */
+function parseSeconds(text: string): number {
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (n > 0 && n <= 86_400) return n;
+  throw new Error('must be seconds > 0 (at most 86400)');
 }
 
-/** `127.0.0.1:4000`, `[::1]:4000` → host and port. */
-export function parseEndpoint(value: string, what: string): Endpoint {
-  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
-  if (!match) throw new StackConfigError(`${what} ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:4000`);
-  return { host: match[1] ?? match[2], port: parsePort(match[3], what) };
+const FLAG_OF: Record<string, string> = {
+  TANDEM_DATA_DIR: '--data-dir',
+  TANDEM_GATEWAY_LISTEN: '--gateway',
+  TANDEM_STACK_NATS_PORT: '--nats-port',
+  TANDEM_STACK_NODES: '--nodes',
+  TANDEM_STACK_ISCSI_PORT: '--iscsi-port',
+  TANDEM_STACK_HTTP_PORT: '--http-port',
+  TANDEM_STACK_SYNC_PORT: '--sync-port',
+  TANDEM_STACK_HEARTBEAT_PORT: '--heartbeat-port',
+  TANDEM_STACK_REGISTRATION_TIMEOUT: '--registration-timeout',
+};
+
+/** The stack's variables with the flags put in their place; a bad value → StackConfigError naming the flag or variable. */
+export function parseStackEnv(flags: StackFlags, env: NodeJS.ProcessEnv) {
+  const source: NodeJS.ProcessEnv = { ...env };
+  const fromFlag = new Set<string>();
+  const put = (name: string, value: string | undefined) => {
+    if (value === undefined) return;
+    source[name] = value;
+    fromFlag.add(name);
+  };
+  put('TANDEM_DATA_DIR', flags.dataDir);
+  put('TANDEM_GATEWAY_LISTEN', flags.gateway);
+  put('TANDEM_STACK_NATS_PORT', flags.natsPort);
+  put('TANDEM_STACK_NODES', flags.nodes);
+  put('TANDEM_STACK_ISCSI_PORT', flags.iscsiPort);
+  put('TANDEM_STACK_HTTP_PORT', flags.httpPort);
+  put('TANDEM_STACK_SYNC_PORT', flags.syncPort);
+  put('TANDEM_STACK_HEARTBEAT_PORT', flags.heartbeatPort);
+  put('TANDEM_STACK_REGISTRATION_TIMEOUT', flags.registrationTimeout);
+  try {
+    return parseEnv(stackEnvSchema, source, (name) => (fromFlag.has(name) ? FLAG_OF[name] : name));
+  } catch (error) {
+    if (error instanceof EnvConfigError) throw new StackConfigError(error.message);
+    throw error;
+  }
 }
 
 /** The whole 127.0.0.0/8 routes to the loopback interface on Linux: one address per node, same ports. */
@@ -112,18 +167,19 @@ export function resolveDataDir(flags: { dataDir?: string }, env: NodeJS.ProcessE
 }
 
 export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd = process.cwd()): StackOptions {
-  const dataDir = resolveDataDir(flags, env, cwd);
-  const gateway = parseEndpoint(flags.gateway ?? env.TANDEM_GATEWAY_LISTEN ?? STACK_DEFAULTS.gateway, 'gateway address (--gateway / TANDEM_GATEWAY_LISTEN)');
-  const natsPort = parsePort(flags.natsPort ?? env.TANDEM_STACK_NATS_PORT ?? String(STACK_DEFAULTS.natsPort), 'NATS port (--nats-port / TANDEM_STACK_NATS_PORT)', true);
-  const iscsiPort = parsePort(flags.iscsiPort ?? env.TANDEM_STACK_ISCSI_PORT ?? String(STACK_DEFAULTS.iscsiPort), 'iSCSI port (--iscsi-port / TANDEM_STACK_ISCSI_PORT)');
-  const httpPort = parsePort(flags.httpPort ?? env.TANDEM_STACK_HTTP_PORT ?? String(STACK_DEFAULTS.httpPort), 'health port (--http-port / TANDEM_STACK_HTTP_PORT)');
+  const e = parseStackEnv(flags, env);
+  const dataDir = path.resolve(cwd, e.TANDEM_DATA_DIR);
+  const gateway = e.TANDEM_GATEWAY_LISTEN;
+  const natsPort = e.TANDEM_STACK_NATS_PORT;
+  const iscsiPort = e.TANDEM_STACK_ISCSI_PORT;
+  const httpPort = e.TANDEM_STACK_HTTP_PORT;
   if (iscsiPort === httpPort) throw new StackConfigError(`the iSCSI port and the health port are both ${iscsiPort}; give them different ports`);
-  const syncPort = parsePort(flags.syncPort ?? env.TANDEM_STACK_SYNC_PORT ?? String(STACK_DEFAULTS.syncPort), 'sync port (--sync-port / TANDEM_STACK_SYNC_PORT)');
-  const heartbeatPort = parsePort(flags.heartbeatPort ?? env.TANDEM_STACK_HEARTBEAT_PORT ?? String(STACK_DEFAULTS.heartbeatPort), 'heartbeat port (--heartbeat-port / TANDEM_STACK_HEARTBEAT_PORT)');
+  const syncPort = e.TANDEM_STACK_SYNC_PORT;
+  const heartbeatPort = e.TANDEM_STACK_HEARTBEAT_PORT;
   // Sync is TCP like iSCSI and the health port; the heartbeat is UDP and may share a number with them.
   if (new Set([iscsiPort, httpPort, syncPort]).size !== 3) throw new StackConfigError(`the iSCSI (${iscsiPort}), health (${httpPort}) and sync (${syncPort}) ports must differ`);
 
-  const hosts = (flags.nodes ?? env.TANDEM_STACK_NODES ?? STACK_DEFAULTS.nodes)
+  const hosts = e.TANDEM_STACK_NODES
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h.length > 0);
@@ -152,20 +208,19 @@ export function stackOptionsFrom(flags: StackFlags, env: NodeJS.ProcessEnv, cwd 
   const clashes = nodes.find((n) => n.iscsi.host === gateway.host && (n.iscsi.port === gateway.port || n.http.port === gateway.port));
   if (clashes) throw new StackConfigError(`the gateway (${formatEndpoint(gateway)}) and ${clashes.name} would listen on the same address and port`);
 
-  const timeoutSeconds = Number(flags.registrationTimeout ?? env.TANDEM_STACK_REGISTRATION_TIMEOUT ?? STACK_DEFAULTS.registrationTimeoutSeconds);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new StackConfigError(`registration timeout ${flags.registrationTimeout}: expected seconds > 0`);
+  const timeoutSeconds = e.TANDEM_STACK_REGISTRATION_TIMEOUT;
 
   return {
     dataDir,
     gateway,
-    natsUrl: env.NATS_URL || undefined,
+    natsUrl: e.NATS_URL,
     natsPort,
-    natsServerBinary: env.TANDEM_NATS_SERVER || undefined,
-    databaseUrl: env.DATABASE_URL || undefined,
-    apiToken: env.TANDEM_API_TOKEN || undefined,
+    natsServerBinary: e.TANDEM_NATS_SERVER,
+    databaseUrl: e.DATABASE_URL,
+    apiToken: e.TANDEM_API_TOKEN,
     nodes,
-    verbose: flags.verbose ?? env.TANDEM_STACK_VERBOSE === '1',
-    registrationTimeoutMs: timeoutSeconds * 1000,
-    autoRestart: flags.restart !== false && env.TANDEM_STACK_NO_RESTART !== '1',
+    verbose: flags.verbose ?? e.TANDEM_STACK_VERBOSE,
+    registrationTimeoutMs: Math.round(timeoutSeconds * 1000),
+    autoRestart: flags.restart !== false && !e.TANDEM_STACK_NO_RESTART,
   };
 }
