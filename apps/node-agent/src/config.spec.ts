@@ -17,6 +17,7 @@ describe('node agent settings', () => {
       subjectPrefix: '',
       reportsStream: AGENT_REPORTS_STREAM,
       nodeName: undefined,
+      advertise: undefined,
       build: 'dev',
       capacityBytes: undefined,
       targetIqnPrefix: 'iqn.2026-11.io.tandem',
@@ -30,7 +31,7 @@ describe('node agent settings', () => {
   });
 
   it('reads variables, and a flag wins over its variable', () => {
-    const s = settingsFromArgv([...base, '--http', '[::1]:4261', '--cache-mib', '64', '--nats', 'none'], {
+    const s = settingsFromArgv([...base, '--http', '[::1]:4261', '--cache-mib', '64', '--nats', 'none', '--advertise', '10.0.0.5,[fd00::5]'], {
       TANDEM_NODE_HTTP: '127.0.0.1:1',
       TANDEM_NODE_CACHE_MIB: '8',
       TANDEM_NODE_STATE_DIR: '/var/lib/tandem',
@@ -45,6 +46,7 @@ describe('node agent settings', () => {
       httpPort: 4261,
       cacheBytesPerDevice: 64 * 1024 * 1024,
       natsUrl: null,
+      advertise: ['10.0.0.5', 'fd00::5'],
       stateDir: '/var/lib/tandem',
       imageDir: path.join('/var/lib/tandem', 'devices'),
       capacityBytes: 2 * 1024 ** 4,
@@ -63,6 +65,8 @@ describe('node agent settings', () => {
     ['TANDEM_NODE_CACHE_MIB', '0', 'must be a positive integer'],
     ['TANDEM_NODE_CAPACITY_BYTES', 'lots', 'must be a size in bytes'],
     ['TANDEM_NODE_HTTP', '3261', 'must be HOST:PORT'],
+    ['TANDEM_NODE_ADVERTISE', '0.0.0.0', 'must be 1 to 16 comma-separated addresses or host names that partners can dial (not 0.0.0.0 or ::)'],
+    ['TANDEM_NODE_ADVERTISE', '10.0.0.5,,10.0.0.6', 'must be 1 to 16 comma-separated addresses'],
     ['TANDEM_LOG_LEVEL', 'verbose', 'must be one of fatal, error, warn, info, debug, trace, silent'],
   ])('%s=%j is refused: %s', (name, value, expected) => {
     expect(() => settingsFromArgv(base, { [name]: value })).toThrow(`${name}=${JSON.stringify(value)} ${expected}`);

@@ -1,6 +1,7 @@
-/** Node agent settings from argv and the environment: config and state paths, health/metrics, NATS. */
+/** Node agent settings from argv and the environment: config and state paths, health/metrics, NATS, advertised addresses. */
 import * as path from 'path';
-import { AGENT_REPORTS_STREAM, env, EnvConfigError, LOG_LEVELS, parseEnv } from '@tandem/contracts';
+import { AGENT_REPORTS_STREAM, env, EnvConfigError, envVar, LOG_LEVELS, parseEnv } from '@tandem/contracts';
+import { isWildcardHost } from './registration/advertisedAddresses';
 
 export const NODE_AGENT_SETTINGS = Symbol('NODE_AGENT_SETTINGS');
 
@@ -22,6 +23,11 @@ export interface NodeAgentSettings {
   reportsStream: string;
   /** Display name registered with the orchestrator; default: the host name. */
   nodeName?: string;
+  /**
+   * Hosts registered in place of a wildcard listen address (0.0.0.0, ::) for portals, sync and heartbeat
+   * (`TANDEM_NODE_ADVERTISE` / `--advertise`); unset: the host's non-loopback interface addresses (see advertisedAddresses).
+   */
+  advertise?: string[];
   build: string;
   /** Bytes offered to device replicas; default: the size of the file system under `imageDir`. */
   capacityBytes?: number;
@@ -56,6 +62,7 @@ export const nodeAgentEnvSchema = {
   TANDEM_SUBJECT_PREFIX: env.string(''),
   TANDEM_AGENT_REPORTS_STREAM: env.string(AGENT_REPORTS_STREAM),
   TANDEM_NODE_NAME: env.optionalString(),
+  TANDEM_NODE_ADVERTISE: envVar(parseAdvertise),
   TANDEM_BUILD: env.string('dev'),
   TANDEM_NODE_CAPACITY_BYTES: env.byteSize(),
   TANDEM_TARGET_IQN_PREFIX: env.string('iqn.2026-11.io.tandem'),
@@ -75,12 +82,21 @@ export const NODE_AGENT_FLAGS: Record<string, keyof typeof nodeAgentEnvSchema> =
   '--image-dir': 'TANDEM_NODE_IMAGE_DIR',
   '--nats': 'NATS_URL',
   '--name': 'TANDEM_NODE_NAME',
+  '--advertise': 'TANDEM_NODE_ADVERTISE',
   '--capacity': 'TANDEM_NODE_CAPACITY_BYTES',
   '--telemetry-interval-ms': 'TANDEM_TELEMETRY_INTERVAL_MS',
   '--space-warn-percent': 'TANDEM_NODE_SPACE_WARN_PERCENT',
   '--cache-mib': 'TANDEM_NODE_CACHE_MIB',
   '--resync-mib-per-second': 'TANDEM_NODE_RESYNC_MIB_PER_SECOND',
 };
+
+/** `10.0.0.5,10.0.1.5` or `storage-a.lan`: the hosts partners and initiators dial; never a wildcard. */
+function parseAdvertise(text: string): string[] {
+  const hosts = text.split(',').map((h) => h.trim().replace(/^\[(.*)\]$/, '$1'));
+  const bad = hosts.find((h) => !/^[A-Za-z0-9.:_-]{1,253}$/.test(h) || isWildcardHost(h));
+  if (bad !== undefined || hosts.length > 16) throw new Error('must be 1 to 16 comma-separated addresses or host names that partners can dial (not 0.0.0.0 or ::)');
+  return [...new Set(hosts)];
+}
 
 /** Throws EnvConfigError naming every bad variable or flag. */
 export function settingsFromArgv(argv: string[], source: NodeJS.ProcessEnv, overrides: Partial<NodeAgentSettings> = {}): NodeAgentSettings {
@@ -108,6 +124,7 @@ export function settingsFromArgv(argv: string[], source: NodeJS.ProcessEnv, over
     subjectPrefix: e.TANDEM_SUBJECT_PREFIX,
     reportsStream: e.TANDEM_AGENT_REPORTS_STREAM,
     nodeName: e.TANDEM_NODE_NAME,
+    advertise: e.TANDEM_NODE_ADVERTISE,
     build: e.TANDEM_BUILD,
     capacityBytes: e.TANDEM_NODE_CAPACITY_BYTES,
     targetIqnPrefix: e.TANDEM_TARGET_IQN_PREFIX,

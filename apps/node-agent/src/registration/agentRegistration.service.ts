@@ -14,6 +14,7 @@ import { DeviceCommandsService } from '../devices/deviceCommands.service';
 import { NatsService } from '../nats/nats.service';
 import { NodeIdentityService } from '../state/nodeIdentity.service';
 import { TargetHostService } from '../target/targetHost.service';
+import { AdvertiseError, advertisedAddresses } from './advertisedAddresses';
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 
@@ -55,11 +56,7 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
 
   /** What the node tells the orchestrator about itself. */
   registration(): TandemCommandPayload<'RegisterNode'> {
-    const host = this.targets.current;
-    const portals = (host?.server.listening() ?? []).filter((p) => p.port > 0).map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.portalGroupTag }));
-    // Sync and heartbeat links as actually bound (port 0 resolved), for the partners of HA devices to dial.
-    const syncAddresses = (host?.network?.syncAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port }));
-    const heartbeatAddresses = (host?.network?.heartbeatAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port }));
+    const { portals, syncAddresses, heartbeatAddresses } = this.advertised();
     const name = (this.settings.nodeName ?? os.hostname()).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'node';
     return RegisterNode.schema.parse({
       nodeId: this.identity.nodeId,
@@ -71,6 +68,22 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
       heartbeatAddresses,
       capacityBytes: this.settings.capacityBytes ?? fileSystemBytes(this.settings.imageDir, this.settings.stateDir),
     });
+  }
+
+  /** Portals, sync and heartbeat addresses to register; throws AdvertiseError when a wildcard bind has none. */
+  advertised(): Pick<TandemCommandPayload<'RegisterNode'>, 'portals' | 'syncAddresses' | 'heartbeatAddresses'> {
+    const host = this.targets.current;
+    const advertise = this.settings.advertise;
+    // As actually bound (port 0 resolved), with a wildcard bind replaced by addresses others can dial.
+    const portals = advertisedAddresses(
+      (host?.server.listening() ?? []).filter((p) => p.port > 0).map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.portalGroupTag })),
+      'iSCSI portal',
+      advertise,
+    );
+    // Sync and heartbeat links, for the partners of HA devices to dial.
+    const syncAddresses = advertisedAddresses((host?.network?.syncAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port })), 'sync link', advertise);
+    const heartbeatAddresses = advertisedAddresses((host?.network?.heartbeatAddresses() ?? []).filter((a) => a.port > 0).map(({ host, port }) => ({ host, port })), 'heartbeat link', advertise);
+    return { portals, syncAddresses, heartbeatAddresses };
   }
 
   private async register(): Promise<void> {
@@ -98,6 +111,12 @@ export class AgentRegistrationService implements OnModuleInit, OnModuleDestroy {
         this.log.error(`registration refused: ${reply.error.code}: ${reply.error.message}`);
       }
     } catch (err) {
+      if (err instanceof AdvertiseError) {
+        // No address to register: retrying cannot find one (main refuses to start on this before NATS is asked).
+        this.state = 'refused';
+        this.log.error(`registration refused: ${err.message}`);
+        return;
+      }
       const delay = BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)];
       this.log.warn(`registration not done (${(err as Error).message}); retrying in ${delay} ms`);
       if (!this.stopped) this.timer = setTimeout(() => void this.register(), delay);
