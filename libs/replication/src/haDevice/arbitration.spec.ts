@@ -27,6 +27,12 @@ describe('stepsAside (sync links down, or a failed write, while this replica ser
   });
 });
 
+describe('stepsAside for a member that said it is leaving', () => {
+  it('never steps aside for it, whatever its priority and heartbeat', () => {
+    for (const heartbeatAnswers of [true, false]) for (const memberOutranksUs of [true, false]) expect(stepsAside(loss({ leaving: true, heartbeatAnswers, memberOutranksUs }))).toBe(false);
+  });
+});
+
 describe('tally (who may go on without the lost member)', () => {
   const base = (over: Partial<TallyInput>): TallyInput => ({ strategy: 'heartbeat', partners: 1, witnessConfigured: false, loss: loss({}), agreed: 0, ...over });
 
@@ -57,6 +63,13 @@ describe('tally (who may go on without the lost member)', () => {
     expect(t).toEqual({ votes, total, goesOn, askWitness });
   });
 
+  it('a member that left on purpose (a graceful stop) gives up its vote: the group goes on, no witness asked', () => {
+    for (const heartbeatAnswers of [true, false]) {
+      const t = tally(base({ strategy: 'node-majority', partners: 1, witnessConfigured: true, loss: loss({ leaving: true, heartbeatAnswers }) }));
+      expect(t).toEqual({ votes: 2, total: 3, goesOn: true, askWitness: false });
+    }
+  });
+
   it('a member that failed a write is there but gives no vote, and the witness is not asked', () => {
     const t = tally(base({ strategy: 'node-majority', partners: 1, witnessConfigured: true, loss: loss({ brokenDisk: true, heartbeatAnswers: true }) }));
     expect(t).toEqual({ votes: 1, total: 3, goesOn: false, askWitness: false });
@@ -67,6 +80,7 @@ describe('lossReason', () => {
   const t = (votes: number) => ({ votes, total: 3, goesOn: true, askWitness: false });
   it('names the cause the way the event log says it', () => {
     expect(lossReason('b', 'r', loss({ brokenDisk: true, heartbeatAnswers: true }), t(1), 0, 'heartbeat')).toBe('b failed a write: r');
+    expect(lossReason('b', 'r', loss({ leaving: true, heartbeatAnswers: true }), t(2), 0, 'heartbeat')).toBe('b left the group: it is shutting down (r)');
     expect(lossReason('b', 'r', loss({ heartbeatAnswers: true }), t(2), 0, 'heartbeat')).toBe('sync links down, b alive on the heartbeat with lower priority (r)');
     expect(lossReason('b', 'r', loss({}), t(2), 0, 'node-majority')).toBe('b silent; the witness gave this replica its vote (r)');
     expect(lossReason('b', 'r', loss({}), t(2), 1, 'node-majority')).toBe('b presumed dead: sync and heartbeat silent (r)');

@@ -25,6 +25,8 @@ export interface Loss {
   heartbeatAnswers: boolean;
   /** The member has the higher priority (see outranks). */
   memberOutranksUs: boolean;
+  /** The member said it was closing on purpose, having stopped serving first: it gives up its place (and its vote). */
+  leaving?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface Loss {
  * A member that failed a write is dropped whatever its priority.
  */
 export function stepsAside(loss: Loss): boolean {
-  return !loss.brokenDisk && loss.heartbeatAnswers && loss.memberOutranksUs;
+  return !loss.brokenDisk && !loss.leaving && loss.heartbeatAnswers && loss.memberOutranksUs;
 }
 
 /** The votes for this replica going on without the lost member. */
@@ -64,16 +66,17 @@ export interface TallyInput {
 export function tally(input: TallyInput): Tally {
   const { loss } = input;
   const total = 1 + input.partners + (input.witnessConfigured ? 1 : 0);
-  let votes = 1 + input.agreed + (loss.heartbeatAnswers && !loss.brokenDisk ? 1 : 0);
+  let votes = 1 + input.agreed + ((loss.heartbeatAnswers && !loss.brokenDisk) || loss.leaving ? 1 : 0);
   if (input.strategy !== 'node-majority') return { votes, total, goesOn: true, askWitness: false };
   if (input.witnessGranted) votes++;
   const majority = votes * 2 > total;
-  return { votes, total, goesOn: majority, askWitness: !majority && !loss.heartbeatAnswers && input.witnessGranted === undefined };
+  return { votes, total, goesOn: majority, askWitness: !majority && !loss.heartbeatAnswers && !loss.leaving && input.witnessGranted === undefined };
 }
 
 /** Why the member leaves the group, as the event and the log say it. */
 export function lossReason(memberId: string, reason: string, loss: Loss, t: Tally, agreed: number, strategy: HaDeviceConfig['strategy']): string {
   if (loss.brokenDisk) return `${memberId} failed a write: ${reason}`;
+  if (loss.leaving) return `${memberId} left the group: it is shutting down (${reason})`;
   if (loss.heartbeatAnswers) return `sync links down, ${memberId} alive on the heartbeat with lower priority (${reason})`;
   if (strategy === 'node-majority' && t.votes > 1 + agreed) return `${memberId} silent; the witness gave this replica its vote (${reason})`;
   return `${memberId} presumed dead: sync and heartbeat silent (${reason})`;

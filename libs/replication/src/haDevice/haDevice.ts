@@ -64,6 +64,8 @@ const RECENT_WINDOW_MS = 5000;
  * declares us dead after the link's deadAfter (1 s) and holds its I/O from then on; the rest is margin.
  */
 const FENCE_MS = 1500;
+/** How long a closing replica waits for each partner to acknowledge that it is leaving. */
+const LEAVE_NOTICE_MS = 1000;
 
 /** The LU's reservation state as the device moves it: partner PR OUTs applied here, and the state copied at resync. */
 export interface PrHooks {
@@ -282,6 +284,7 @@ export class HaDevice extends EventEmitter {
 
   private partnerConnected(p: Partner): void {
     p.handshaken = false;
+    p.leaving = false;
     this.setPartnerAccess(p, 'unavailable');
     if (p.state !== 'not-synchronized' && p.state !== 'split-brain') void this.setPartnerState(p, 'unknown');
     // The node with the smaller id opens the exchange; the other answers it.
@@ -583,6 +586,11 @@ export class HaDevice extends EventEmitter {
       case 'resync-done':
         await this.queue(() => this.resyncDone(p, message));
         return done();
+      case 'leaving':
+        // Its links close next; the decision that follows drops it rather than stepping aside (see close()).
+        p.leaving = true;
+        this.log(`HA ${this.config.deviceId}: ${p.nodeId} is leaving: ${message.reason}`);
+        return done();
       case 'resolve':
         // The operator chose a survivor on the other side: we lose; take a copy of everything that differs.
         // Not queued: the survivor waits for this answer inside its own chain.
@@ -643,7 +651,7 @@ export class HaDevice extends EventEmitter {
     // A member is gone and we serve: it leaves the group, or we do.
     const alive = brokenDisk || (await this.network.probeHeartbeat(p.cfg.heartbeat));
     if (this.closed || !p.member) return;
-    const loss: Loss = { brokenDisk, heartbeatAnswers: alive, memberOutranksUs: outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId) };
+    const loss: Loss = { brokenDisk, heartbeatAnswers: alive, memberOutranksUs: outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId), leaving: p.leaving };
     if (stepsAside(loss)) {
       await this.stepAside(p, `sync links to ${p.nodeId} down while it answers on the heartbeat; it has the higher priority (${reason})`);
       return;
@@ -1057,6 +1065,26 @@ export class HaDevice extends EventEmitter {
     }
   }
 
+  /**
+   * A graceful stop: stop serving, then tell every connected partner before the links close. Otherwise a partner
+   * with a lower priority would take the closing links for a cut cable while this node's heartbeat still answers,
+   * step aside, and leave the device with no replica serving until this one is back. Told, it goes on without this
+   * replica (which a resync brings back). A write in flight meanwhile is refused by the partner and fails here,
+   * never acknowledged on one copy only.
+   */
+  private async leave(reason: string): Promise<void> {
+    if (this.role === 'serving') this.setRole('blocked', reason);
+    const told = this.partners
+      .filter((p) => p.channel.connected)
+      .map((p) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, LEAVE_NOTICE_MS)));
+        const request = p.channel.request(FrameType.State, 0, 0, 0, encodeState({ kind: 'leaving', reason })).then(() => undefined, () => undefined);
+        return Promise.race([request, timeout]).finally(() => clearTimeout(timer));
+      });
+    await Promise.all(told);
+  }
+
   // ---------------------------------------------------------------- the data path
 
   /** Before any I/O: no decision pending, and no member silently gone (its decision comes first). */
@@ -1073,6 +1101,7 @@ export class HaDevice extends EventEmitter {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.leave('shutting down');
     this.closed = true;
     clearTimeout(this.startupTimer);
     clearInterval(this.sweepTimer);

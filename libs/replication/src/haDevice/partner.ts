@@ -19,6 +19,8 @@ export class Partner {
   peer: PeerState | null = null;
   /** A handshake completed on the current connection. */
   handshaken = false;
+  /** It said it is closing on purpose (see HaDevice.close): losing it is no cut cable. Cleared when it reconnects. */
+  leaving = false;
   deciding: Promise<void> | null = null;
   resyncRun: Promise<void> | null = null;
   stopResync = false;

@@ -1,5 +1,6 @@
 // Both replicas of a two-node HA device closed and opened again together (a whole stack restarted on one data
 // directory): both serve again, synchronized, and what they reported across both runs no longer says "blocked".
+// And a graceful stop of the higher-priority replica alone: the other goes on serving, and takes it back by resync.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -95,17 +96,18 @@ describe('HA device: both replicas restart together', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('the lower-priority replica that stepped aside as the other closed first reports itself unblocked once it serves again', async () => {
+  it('the lower-priority replica that stepped aside (sync cut, heartbeat up) reports itself unblocked once it serves again after both restart', async () => {
     await open(a, b);
     await open(b, a);
     await until(() => synchronized(a) && synchronized(b), 'both replicas serving, synchronized', 15_000);
     const data = Buffer.alloc(64 * 1024, 0x5a);
     await a.device!.store.write(data, 0, data.length, 0, true);
 
-    // The stack stops node-a's agent first: its sync links close while its heartbeat still answers, so node-b
-    // (lower priority) steps aside, as arbitration says; then node-b is stopped too.
-    await close(a);
+    // node-a's sync links to node-b close with no word (a cut cable) while its heartbeat still answers: node-b (lower
+    // priority) steps aside, as arbitration says. Then both are stopped.
+    a.network.unregister(DEVICE, 'node-b');
     await until(() => b.device!.role === 'blocked', 'node-b stepping aside', 10_000);
+    await close(a);
     expect(reportedBlock(b)).toMatch(/answers on the heartbeat; it has the higher priority/);
     await close(b);
 
@@ -119,5 +121,30 @@ describe('HA device: both replicas restart together', () => {
     const back = Buffer.alloc(64 * 1024);
     await b.device!.store.read(back, 0, back.length, 0);
     expect(back.equals(data)).toBe(true);
+  }, 60_000);
+
+  it('a graceful stop of the higher-priority replica: the other goes on serving alone, then resyncs it when it is back', async () => {
+    await open(a, b);
+    await open(b, a);
+    await until(() => synchronized(a) && synchronized(b), 'both replicas serving, synchronized', 15_000);
+    const first = Buffer.alloc(64 * 1024, 0x11);
+    await a.device!.store.write(first, 0, first.length, 0, true);
+
+    // node-a's agent stops (its heartbeat would still answer while its links close): node-b is told, and goes on.
+    await close(a);
+    await until(() => b.device!.role === 'serving' && b.device!.partners[0].state === 'not-synchronized', 'node-b serving alone', 10_000);
+    expect(b.events.some((e) => e.type === 'ReplicaNotSynchronized' && /left the group: it is shutting down/.test(e.reason))).toBe(true);
+    expect(b.events.some((e) => e.type === 'DeviceBlocked')).toBe(false);
+    const second = Buffer.alloc(64 * 1024, 0x22);
+    await b.device!.store.write(second, 0, second.length, 1 << 20, true);
+
+    // node-a comes back behind the group: node-b resyncs it; node-a then reads what was written without it.
+    await open(a, b);
+    await until(() => synchronized(a) && synchronized(b), 'both serving, synchronized, after node-a is back', 15_000);
+    const back = Buffer.alloc(64 * 1024);
+    await a.device!.store.read(back, 0, back.length, 1 << 20);
+    expect(back.equals(second)).toBe(true);
+    await a.device!.store.read(back, 0, back.length, 0);
+    expect(back.equals(first)).toBe(true);
   }, 60_000);
 });

@@ -23,6 +23,7 @@ describe('state messages', () => {
     { kind: 'join-abort', nodeId: 'node-b' },
     { kind: 'repair-list', nodeId: 'node-b' },
     { kind: 'out', reason: 'failed a write' },
+    { kind: 'leaving', reason: 'shutting down' },
     { kind: 'resync-done', generation: { current: 'g3', history: [] }, reservations: { generation: 4 }, members: ['node-a', 'node-b'], outside: { 'node-c': [5] } },
     { kind: 'resync-done', generation: { current: 'g3', history: [] }, reservations: undefined, members: ['node-a'] },
     { kind: 'resolve' },

@@ -49,6 +49,8 @@ export type StateMessage =
   | { kind: 'join-abort'; nodeId: string }
   | { kind: 'repair-list'; nodeId: string }
   | { kind: 'out'; reason: string }
+  /** The sender stopped serving and is closing on purpose (a graceful stop): drop it, do not step aside for it. */
+  | { kind: 'leaving'; reason: string }
   | ({ kind: 'resync-done' } & ResyncDone)
   | { kind: 'resolve' };
 
@@ -141,6 +143,7 @@ const DECODERS: { [K in StateMessage['kind']]: (raw: Raw) => Extract<StateMessag
   'join-abort': (raw) => ({ kind: 'join-abort', nodeId: text(raw, 'nodeId') }),
   'repair-list': (raw) => ({ kind: 'repair-list', nodeId: text(raw, 'nodeId') }),
   out: (raw) => ({ kind: 'out', reason: text(raw, 'reason') }),
+  leaving: (raw) => ({ kind: 'leaving', reason: text(raw, 'reason') }),
   'resync-done': (raw) => ({
     kind: 'resync-done',
     generation: generation(raw.generation),
