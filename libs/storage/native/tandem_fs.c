@@ -1,6 +1,9 @@
 /*
  * The Linux file calls Node lacks, for FLAT images:
  *   punchHole(fd, offset, length) -> Promise<void>   fallocate(PUNCH_HOLE | KEEP_SIZE) on the libuv pool
+ *   allocate(fd, offset, length) -> Promise<void>   fallocate(0): reserve the range (unwritten extents that read as
+ *     zeros), growing the file to offset + length, on the libuv pool; rejects with err.errno = EOPNOTSUPP where
+ *     the file system cannot
  *   seekData(fd, offset) / seekHole(fd, offset) -> number (-1 when there is no data at or after offset)
  *   ioBatch(fd | fds, kinds, buffers, positions, sync, callback)   many preads/pwrites (on one file, or one file
  *     per op) as ONE libuv pool job, so the data path pays one thread hand-off per event-loop turn instead of two
@@ -35,6 +38,7 @@
 
 typedef struct {
   int fd;
+  int mode; /* fallocate's mode: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE (punchHole) or 0 (allocate) */
   int64_t offset;
   int64_t length;
   int error;
@@ -57,7 +61,11 @@ static void punch_execute(napi_env env, void *data) {
   (void)env;
   PunchRequest *req = data;
   req->error = 0;
-  if (fallocate(req->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, req->offset, req->length) != 0) req->error = errno;
+  int rc;
+  do {
+    rc = fallocate(req->fd, req->mode, req->offset, req->length);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) req->error = errno;
 }
 
 static void punch_complete(napi_env env, napi_status status, void *data) {
@@ -84,27 +92,39 @@ static int read_args(napi_env env, napi_callback_info info, size_t want, int *fd
   return 1;
 }
 
-static napi_value punch_hole(napi_env env, napi_callback_info info) {
+/* punchHole and allocate: one fallocate(mode) over [offset, offset + length) as a pool job. */
+static napi_value fallocate_async(napi_env env, napi_callback_info info, int mode, const char *name) {
   int fd;
   int64_t offset, length;
   if (!read_args(env, info, 3, &fd, &offset, &length) || offset < 0 || length <= 0) {
-    napi_throw_type_error(env, NULL, "punchHole(fd, offset, length) takes three non-negative integers");
+    char text[96];
+    snprintf(text, sizeof text, "%s(fd, offset, length) takes three non-negative integers", name);
+    napi_throw_type_error(env, NULL, text);
     return NULL;
   }
   PunchRequest *req = calloc(1, sizeof *req);
   if (!req) {
-    napi_throw_error(env, NULL, "punchHole: out of memory");
+    napi_throw_error(env, NULL, "fallocate: out of memory");
     return NULL;
   }
   req->fd = fd;
+  req->mode = mode;
   req->offset = offset;
   req->length = length;
-  napi_value promise, name;
+  napi_value promise, resource;
   CHECK(napi_create_promise(env, &req->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "tandem_fs.punchHole", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, punch_execute, punch_complete, req, &req->work));
+  CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource));
+  CHECK(napi_create_async_work(env, NULL, resource, punch_execute, punch_complete, req, &req->work));
   CHECK(napi_queue_async_work(env, req->work));
   return promise;
+}
+
+static napi_value punch_hole(napi_env env, napi_callback_info info) {
+  return fallocate_async(env, info, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, "punchHole");
+}
+
+static napi_value allocate(napi_env env, napi_callback_info info) {
+  return fallocate_async(env, info, 0, "allocate");
 }
 
 static napi_value seek(napi_env env, napi_callback_info info, int whence, const char *syscall) {
@@ -475,6 +495,7 @@ static napi_value crc32c(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"punchHole", NULL, punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"allocate", NULL, allocate, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ioBatch", NULL, io_batch, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { BlockStore, ByteRange, StoreError, checkGeometry } from '../blockStore';
 import { IoBatcher } from './ioBatcher';
 import { NativeFs, nativeFs } from './nativeFs';
+import { preallocate } from './preallocate';
 
 export interface FlatStoreOptions {
   path: string;
@@ -10,11 +11,9 @@ export interface FlatStoreOptions {
   blockSize?: number;
   /** Create the image if it is missing. */
   create?: boolean;
-  /** Sparse image (thin): no space reserved up front. Otherwise the image is preallocated with zeros. */
+  /** Sparse image (thin): no space reserved up front. Otherwise the space is reserved with fallocate (see preallocate.ts). */
   thin?: boolean;
 }
-
-const ZERO_CHUNK = 1024 * 1024;
 
 /** A FLAT store: one image file, positional I/O, durability through fdatasync. */
 export class FlatStore implements BlockStore {
@@ -73,7 +72,7 @@ export class FlatStore implements BlockStore {
       if (created) {
         size = options.sizeBytes!;
         if (options.thin) fs.ftruncateSync(fd, size);
-        else await preallocate(fd, size);
+        else await preallocate(fd, size, 0, { location: path });
         fs.fsyncSync(fd);
       } else {
         if (options.sizeBytes !== undefined && options.sizeBytes !== size) {
@@ -171,7 +170,15 @@ export class FlatStore implements BlockStore {
     }
     if (newSizeBytes === this.size) return;
     if (this.thin) fs.ftruncateSync(this.fd, newSizeBytes);
-    else await preallocate(this.fd, newSizeBytes, this.size);
+    else {
+      try {
+        await preallocate(this.fd, newSizeBytes, this.size, { location: this.location });
+      } catch (err) {
+        // fallocate may have reserved (and the zeros written) part of the range: the image keeps its old size.
+        fs.ftruncateSync(this.fd, this.size);
+        throw err;
+      }
+    }
     fs.fsyncSync(this.fd);
     this.size = newSizeBytes;
   }
@@ -183,16 +190,5 @@ export class FlatStore implements BlockStore {
     await this.batcher?.drain();
     await new Promise<void>((resolve) => fs.fdatasync(this.fd, () => resolve()));
     fs.closeSync(this.fd);
-  }
-}
-
-/** Writes zeros so that the space is really reserved (Node has no fallocate). */
-async function preallocate(fd: number, size: number, from = 0): Promise<void> {
-  const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, size - from));
-  for (let pos = from; pos < size; pos += zeros.length) {
-    const len = Math.min(zeros.length, size - pos);
-    await new Promise<void>((resolve, reject) =>
-      fs.write(fd, zeros, 0, len, pos, (err) => (err ? reject(err) : resolve())),
-    );
   }
 }

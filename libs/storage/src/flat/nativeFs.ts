@@ -1,7 +1,8 @@
 /**
  * The Linux file calls Node lacks, from the small N-API addon in libs/storage/native (built by
- * `npm ci` through this package's install script): hole punching and SEEK_DATA/SEEK_HOLE.
- * When the addon did not build, thin FLAT stores simply offer no discard (no UNMAP).
+ * `npm ci` through this package's install script): hole punching, fallocate and SEEK_DATA/SEEK_HOLE.
+ * When the addon did not build, thin FLAT stores simply offer no discard (no UNMAP) and thick ones are reserved by
+ * writing zeros.
  */
 import * as path from 'path';
 
@@ -34,6 +35,11 @@ export interface NativeFs {
   crc32c?: (data: Uint8Array, initial?: number) => number;
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE), on the libuv thread pool. */
   punchHole(fd: number, offset: number, length: number): Promise<void>;
+  /**
+   * fallocate(mode 0) on the libuv thread pool: reserves the range and grows the file to offset + length; rejects
+   * with `errno` EOPNOTSUPP where the file system cannot. Absent from addons built before it (see preallocate.ts).
+   */
+  allocate?(fd: number, offset: number, length: number): Promise<void>;
   /** lseek(SEEK_DATA): the first data byte at or after offset, or -1 when only a hole follows. */
   seekData(fd: number, offset: number): number;
   /** lseek(SEEK_HOLE): the first hole byte at or after offset (the end of the file counts as a hole), or -1 past the end. */
