@@ -3,8 +3,10 @@
 // other), and resync MB/s against the disk's own sequential write rate. Loopback, so both nodes and the initiator
 // share this machine's cores: the ratios are the point. Record results in docs/benchmarks.md.
 // Also, in the same run: target CPU µs per write (serving node ÷ single, and the partner's), 4 KiB QD1 write latency
-// (tandem bench) through node-a and through node-b minus the single node's, against the floor of one sync round trip
-// (a 4 KiB message and reply between two Node processes on loopback).
+// (tandem bench) through node-a and through node-b minus the single node's, against the floor of one sync round trip:
+// the sync-link ping each node measured in the same run (`tandem ha status --json` through its admin socket: the
+// smallest round trip of the last 10 s), or, when no node reports one, a stand-in (a 4 KiB message and reply between
+// two Node processes on loopback, labelled so).
 // Env: BENCH_ROUNDS (default 3, medians), BENCH_SCALE (request counts, default 1), BENCH_RESYNC_MIB (default 512),
 // BENCH_SECONDS (each QD1 latency run, default 5),
 // BENCH_PIN=1: the serving node (single, or node-a) alone on CPU 0, node-b and the initiator on CPU 1 (taskset) — each
@@ -86,6 +88,17 @@ interface Qd1Run {
   cpuSeconds: number[];
 }
 
+/** The smallest sync-link ping round trip (µs) a node's status reports for its partner, or null when it has none. */
+async function syncPingFloor(node: HaNode): Promise<{ floorUs: number | null; lastUs: number | null; windowS: number }> {
+  const args = [TANDEM_BIN, 'ha', 'status', '--socket', node.adminSocket!, '--json'];
+  const r = await run(process.execPath, args, { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`tandem ${args.slice(1).join(' ')} exited ${r.code ?? r.signal}: ${r.stderr || r.stdout}`);
+  const devices = JSON.parse(r.stdout) as { partners: { rttFloorMicros: number | null; rttMicros: number | null; rttWindowSeconds: number }[] }[];
+  const partner = devices[0]?.partners[0];
+  if (!partner) throw new Error(`${node.name}: its status lists no HA partner:\n${r.stdout}`);
+  return { floorUs: partner.rttFloorMicros, lastUs: partner.rttMicros, windowS: partner.rttWindowSeconds };
+}
+
 /** One `tandem bench` 4 KiB QD1 random-write run (on CPU 1 when pinned), with the given processes' CPU meanwhile. */
 async function qd1Write(url: string, pids: (number | undefined)[]): Promise<Qd1Run> {
   const before = pids.map(cpuSeconds);
@@ -130,6 +143,8 @@ async function main(): Promise<void> {
     ({ a, b } = await haPair({ dir, sizeBytes: SIZE, startupWaitMs: 2000 }));
     a.exec = [...onCpu(0), ...a.exec];
     b.exec = [...onCpu(1), ...b.exec];
+    a.adminSocket = path.join(dir, 'node-a.sock');
+    b.adminSocket = path.join(dir, 'node-b.sock');
     await Promise.all([startNode(a), startNode(b)]);
     await until(async () => (await qemuIoOk(a!.url, 'read 0 4k')) && (await qemuIoOk(b!.url, 'read 0 4k')), 'the HA pair serving', 30_000);
     // Allocate both sides first so neither measures sparse-file growth.
@@ -176,7 +191,8 @@ async function main(): Promise<void> {
       for (const who of order) qd1[who].push(await qd1Write(qd1Urls[who], qd1Pids[who]));
     }
     await single.stop();
-    const rtt = await loopbackRtt();
+    // The floor: each node's own sync-link pings, over the last seconds of the QD1 runs and the idle second after.
+    const pings = { 'node-a': await syncPingFloor(a), 'node-b': await syncPingFloor(b) };
     const byMean = (runs: Qd1Run[]) => [...runs].sort((x, y) => x.mean - y.mean)[Math.floor(runs.length / 2)];
     const qs = byMean(qd1.single);
     const cpuPerWrite = (runs: Qd1Run[], i: number) => (runs.reduce((t, r) => t + r.cpuSeconds[i], 0) / runs.reduce((t, r) => t + r.ios, 0)) * 1e6;
@@ -185,7 +201,15 @@ async function main(): Promise<void> {
       const q = byMean(qd1[who]);
       qd1Rows.push(`| HA through ${who} | ${q.mean} | ${q.p50} | ${q.p99} | +${q.mean - qs.mean} (p50 +${q.p50 - qs.p50}) | ${cpuPerWrite(qd1[who], 0).toFixed(1)} | ${cpuPerWrite(qd1[who], 1).toFixed(1)} |`);
     }
-    rttLine = `one sync round trip's floor (4 KiB + 16-byte reply between two Node processes on loopback, ${rtt.samples} in a row): min ${rtt.minUs.toFixed(0)} µs, p50 ${rtt.p50Us.toFixed(0)} µs, p99 ${rtt.p99Us.toFixed(0)} µs; target: HA QD1 write − single ≤ 50 µs through either node`;
+    const target = 'target: HA QD1 write − single ≤ 50 µs through either node';
+    if (pings['node-a'].floorUs !== null || pings['node-b'].floorUs !== null) {
+      const of = (who: keyof typeof pings, to: string) =>
+        `${who} → ${to} ${pings[who].floorUs ?? '–'} µs (last ping ${pings[who].lastUs ?? '–'} µs)`;
+      rttLine = `one sync round trip's floor, the sync-link ping each node measured (smallest of the last ${pings['node-a'].windowS} s, tandem ha status): ${of('node-a', 'node-b')}, ${of('node-b', 'node-a')}; ${target}`;
+    } else {
+      const rtt = await loopbackRtt();
+      rttLine = `one sync round trip's floor — STAND-IN, neither node reported a sync-link ping: 4 KiB + 16-byte reply between two Node processes on loopback, ${rtt.samples} in a row: min ${rtt.minUs.toFixed(0)} µs, p50 ${rtt.p50Us.toFixed(0)} µs, p99 ${rtt.p99Us.toFixed(0)} µs; ${target}`;
+    }
     process.stdout.write(`\n${qd1Header}\n${qd1Rows.join('\n')}\n\n${rttLine}\n`);
 
     // Resync rate: node-b away while RESYNC_MIB are written through node-a, then back.

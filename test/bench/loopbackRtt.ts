@@ -1,6 +1,7 @@
-// The floor of one sync round trip on this machine, measured in the same run as bench:ha: a 4 KiB message from this
-// process to a second Node process over loopback TCP (Nagle off), answered with 16 bytes — what a mirrored 4 KiB
-// write and its acknowledgement cost the network, without any storage or protocol work.
+// A STAND-IN for the floor of one sync round trip, used by bench:ha only when neither HA node reports its own
+// sync-link ping (tandem ha status): a 4 KiB message from this process to a second Node process over loopback TCP
+// (Nagle off), answered with 16 bytes — what a mirrored 4 KiB write and its acknowledgement cost the network,
+// without any storage or protocol work.
 import * as net from 'net';
 import { spawnTracked, stopChild } from '@tandem/testing';
 

@@ -3,7 +3,7 @@
  * the serving user) through which `tandem ha` asks a running node about its HA devices and, when no control plane
  * is there, resolves a split-brain. One JSON object per line each way.
  *
- *   {"op":"status"}                                   → {"ok":true,"devices":[…]}
+ *   {"op":"status"}                                   → {"ok":true,"devices":[…]} (each partner's sync round trip too)
  *   {"op":"resolve-split-brain","deviceId":"…"}       → {"ok":true} once the other replicas took this one's copy
  *   {"op":"lsfs-snapshot","path":DIR,"action":"create"|"list"|"delete","name":…} → snapshots of a served store
  */
@@ -11,6 +11,7 @@ import { promises as fsp } from 'fs';
 import * as net from 'net';
 import { resolve as resolvePath } from 'path';
 import type { TargetHost } from '@tandem/target-host';
+import { RttSource, SyncRttWindow } from './syncRtt';
 
 const MAX_REQUEST_BYTES = 4096;
 
@@ -20,10 +21,27 @@ export interface HaDeviceStatus {
   deviceId: string;
   role: string;
   blockReason: string | null;
-  partners: { nodeId: string; state: string; member: boolean; connected: boolean }[];
+  partners: HaPartnerRtt[];
 }
 
-export function haStatus(host: TargetHost): HaDeviceStatus[] {
+export interface HaPartnerRtt {
+  nodeId: string;
+  state: string;
+  member: boolean;
+  connected: boolean;
+  /** The last sync-link ping's round trip (best live link), µs; null when none measured. */
+  rttMicros: number | null;
+  /** The smallest sync-link ping round trip of the last `rttWindowSeconds` (slowest live link), µs; null when none. */
+  rttFloorMicros: number | null;
+  rttWindowSeconds: number;
+}
+
+/** The sync channels of every HA LUN the host serves, for the round-trip window. */
+export function syncChannels(host: TargetHost): RttSource[] {
+  return host.luns.flatMap((l) => (l.ha ? l.ha.partners.map((p) => p.channel) : []));
+}
+
+export function haStatus(host: TargetHost, rtt: SyncRttWindow): HaDeviceStatus[] {
   return host.luns
     .filter((l) => l.ha)
     .map((l) => {
@@ -34,7 +52,15 @@ export function haStatus(host: TargetHost): HaDeviceStatus[] {
         deviceId: l.deviceId,
         role: ha.role,
         blockReason: ha.role === 'serving' ? null : ha.blockReason,
-        partners: ha.partners.map((p) => ({ nodeId: p.nodeId, state: p.state, member: p.member, connected: p.channel.connected })),
+        partners: ha.partners.map((p) => ({
+          nodeId: p.nodeId,
+          state: p.state,
+          member: p.member,
+          connected: p.channel.connected,
+          rttMicros: p.channel.rttMicros >= 0 ? p.channel.rttMicros : null,
+          rttFloorMicros: rtt.floorMicros(p.channel),
+          rttWindowSeconds: rtt.windowMs / 1000,
+        })),
       };
     });
 }
@@ -70,14 +96,14 @@ async function lsfsSnapshot(host: TargetHost, request: LsfsSnapshotRequest): Pro
   }
 }
 
-async function answer(host: TargetHost, line: string): Promise<unknown> {
+async function answer(host: TargetHost, rtt: SyncRttWindow, line: string): Promise<unknown> {
   let request: { op?: unknown; deviceId?: unknown };
   try {
     request = JSON.parse(line);
   } catch {
     return { ok: false, error: 'not JSON' };
   }
-  if (request.op === 'status') return { ok: true, devices: haStatus(host) };
+  if (request.op === 'status') return { ok: true, devices: haStatus(host, rtt) };
   if (request.op === 'resolve-split-brain') {
     if (typeof request.deviceId !== 'string') return { ok: false, error: 'deviceId missing' };
     const lun = host.findDevice(request.deviceId);
@@ -106,6 +132,7 @@ export async function startAdminSocket(host: TargetHost, path: string, log: (mes
     if (alive) throw new Error(`--admin-socket ${path}: another process is listening there`);
     await fsp.rm(path);
   }
+  const rtt = new SyncRttWindow(() => syncChannels(host));
   const server = net.createServer((socket) => {
     let buffered = '';
     socket.setEncoding('utf8');
@@ -117,7 +144,7 @@ export async function startAdminSocket(host: TargetHost, path: string, log: (mes
       if (at < 0) return;
       const line = buffered.slice(0, at);
       buffered = '';
-      void answer(host, line).then((reply) => {
+      void answer(host, rtt, line).then((reply) => {
         log(`admin socket: ${line.slice(0, 200)} → ${JSON.stringify(reply).slice(0, 200)}`);
         socket.end(JSON.stringify(reply) + '\n');
       });
@@ -128,6 +155,8 @@ export async function startAdminSocket(host: TargetHost, path: string, log: (mes
     server.listen(path, () => (server.off('error', reject), resolve()));
   });
   await fsp.chmod(path, 0o600);
+  rtt.start();
+  server.on('close', () => rtt.stop());
   return server;
 }
 

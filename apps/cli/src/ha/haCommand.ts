@@ -1,7 +1,15 @@
 /** `tandem ha`: a running node's HA devices, through its admin socket (`tandem serve --admin-socket PATH`). */
 import { Command } from 'commander';
 import { EXIT_BAD_INPUT } from '../serve/serveCommand';
-import { askAdminSocket } from './adminSocket';
+import { askAdminSocket, type HaDeviceStatus, type HaPartnerRtt } from './adminSocket';
+
+/** ", sync round trip 41 µs (floor over 10 s; last ping 57 µs)", or nothing when no ping was answered yet. */
+export function rttText(p: Pick<HaPartnerRtt, 'rttMicros' | 'rttFloorMicros' | 'rttWindowSeconds'>): string {
+  if (p.rttFloorMicros !== null) {
+    return `, sync round trip ${p.rttFloorMicros} µs (floor over ${p.rttWindowSeconds} s${p.rttMicros !== null ? `; last ping ${p.rttMicros} µs` : ''})`;
+  }
+  return p.rttMicros !== null ? `, sync round trip ${p.rttMicros} µs (last ping)` : '';
+}
 
 async function ask(socket: string, request: object): Promise<Record<string, unknown>> {
   try {
@@ -26,9 +34,9 @@ export function haCommand(): Command {
     .action(async (opts: { socket: string; json?: boolean }) => {
       const reply = await ask(opts.socket, { op: 'status' });
       if (opts.json) return void process.stdout.write(JSON.stringify(reply.devices, null, 2) + '\n');
-      for (const d of reply.devices as { target: string; lun: number; deviceId: string; role: string; blockReason: string | null; partners: { nodeId: string; state: string; connected: boolean }[] }[]) {
+      for (const d of reply.devices as HaDeviceStatus[]) {
         process.stdout.write(`${d.deviceId}  ${d.target} LUN ${d.lun}  ${d.role}${d.blockReason ? ` (${d.blockReason})` : ''}\n`);
-        for (const p of d.partners) process.stdout.write(`  ${p.nodeId}: ${p.state}${p.connected ? '' : ', unreachable'}\n`);
+        for (const p of d.partners) process.stdout.write(`  ${p.nodeId}: ${p.state}${p.connected ? '' : ', unreachable'}${rttText(p)}\n`);
       }
     });
   ha.command('resolve-split-brain')
