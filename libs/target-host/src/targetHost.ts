@@ -452,7 +452,8 @@ async function openLun(targetName: string, l: LunConfig, context: HaContext): Pr
 
 /**
  * The LU's ALUA states follow the HA device: this node's port group serves, stands by or is unavailable as the
- * replica does, the partner's group is reported as the partner says (unavailable while it cannot be reached).
+ * replica does, the partner's group is reported as the partner says (out of reach: unavailable from a serving
+ * replica, which has dropped it or is deciding; its last word from one that does not serve — see HaDevice).
  */
 function wireHaAccess(hosted: HostedLun, ha: HaDevice, context: HaContext): void {
   const unit = hosted.unit;

@@ -199,6 +199,7 @@ export class HaDevice extends EventEmitter {
     }
     this.emitEvent({ type: 'PathStateChanged', portGroup: this.config.localPortGroup, state: this.accessState });
     this.emit('access', this.accessState);
+    for (const p of this.partners) if (!p.channel.connected || !p.handshaken) this.partnerOutOfReach(p);
     const body = encodeState({ kind: 'access', role: this.role, accessState: this.accessState, roleSeq: this.roleSeq });
     for (const p of this.partners) if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, body);
   }
@@ -223,7 +224,18 @@ export class HaDevice extends EventEmitter {
       p.persisted = { state: durable };
       await writeAtomically(path.join(this.config.stateDir, `${p.nodeId}.state.json`), JSON.stringify(p.persisted));
     }
-    if (!p.channel.connected) this.setPartnerAccess(p, 'unavailable');
+    if (!p.channel.connected) this.partnerOutOfReach(p);
+  }
+
+  /**
+   * The partner's port group while we cannot hear it (or before its handshake). A serving replica reports it
+   * unavailable: the partner was dropped, or its fate is being decided with writes held. A replica that does not
+   * serve only knows what the partner last said of itself, and reports that: calling a partner that likely serves
+   * "unavailable" made Linux hosts, whose ALUA handler applies every group of a REPORT TARGET PORT GROUPS answer, fail
+   * their one good path for seconds (the host tier's sync-cut scenario).
+   */
+  private partnerOutOfReach(p: Partner): void {
+    this.setPartnerAccess(p, this.role === 'serving' ? 'unavailable' : (p.peer?.accessState ?? 'unavailable'));
   }
 
   private setPartnerAccess(p: Partner, state: AluaAccessState): void {
@@ -285,7 +297,7 @@ export class HaDevice extends EventEmitter {
   private partnerConnected(p: Partner): void {
     p.handshaken = false;
     p.leaving = false;
-    this.setPartnerAccess(p, 'unavailable');
+    this.partnerOutOfReach(p);
     if (p.state !== 'not-synchronized' && p.state !== 'split-brain') void this.setPartnerState(p, 'unknown');
     // The node with the smaller id opens the exchange; the other answers it.
     if (this.config.localNodeId < p.nodeId) void this.queue(() => this.handshake(p));
@@ -611,7 +623,7 @@ export class HaDevice extends EventEmitter {
       p.granted.clear();
       p.grantsByRequest.clear();
       p.handshaken = false;
-      this.setPartnerAccess(p, 'unavailable');
+      this.partnerOutOfReach(p);
     }
     if (p.deciding) return p.deciding;
     this.pendingDecisions++;
