@@ -15,10 +15,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { freePort, haEvents, type HaNode, haPair, kill9, run, spawnTracked, startNode, stopChild, stopNode } from '@tandem/testing';
+import { freePort, haEvents, type HaNode, haPair, kill9, run, spawnTracked, startNode, stopChild, stopNode, until } from '@tandem/testing';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
-import { until } from '../support/until';
 import { loopbackRtt } from './loopbackRtt';
 import { CpuTicks, clockTicksPerSecond, sampleCpu } from './procCpu';
 

@@ -5,12 +5,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess } from 'child_process';
 import { findBinary, skipWithReason } from '../support/tools';
-import { spawnTracked, stopChild } from '../support/process';
 import { privateStackEnv } from '../support/privateStackEnv';
 import { StackState } from '../support/privateStack';
 import { qemuIo } from '../support/qemuIo';
 import { TANDEM_BIN } from '../support/target';
-import { until } from '../support/until';
+import { spawnTracked, stopChild, until } from '@tandem/testing';
 
 const TITLE = 'whole-stack restart';
 // Loopback addresses of its own: 127.0.50-59.x (other files use 30-49, 60-249).

@@ -7,10 +7,8 @@ import * as path from 'path';
 import type { ChildProcess } from 'child_process';
 import { connect, NatsConnection } from 'nats';
 import { PrivateNats } from '../support/natsServer';
-import { freePort } from '../support/ports';
-import { spawnTracked, stopChild } from '../support/process';
 import { REPO_ROOT } from '../support/target';
-import { until } from '../support/until';
+import { freePort, spawnTracked, stopChild, until } from '@tandem/testing';
 
 const AGENT_MAIN = path.join(REPO_ROOT, 'apps/node-agent/dist/main.js');
 const PREFIX = 'hosttier';

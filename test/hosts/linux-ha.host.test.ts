@@ -8,11 +8,10 @@
 import * as fs from 'fs';
 import { prepareGuestImage } from '../support/guest';
 import { makeTempDir, MiB, removeDir } from '../support/files';
-import { HA_IQN, haEvents, haPair, HaNode, kill9, startNode, stopNode } from '../support/haPair';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
 import { skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 import { groupPassed, GroupRun, runScenarioGroup } from './scenarioGroup';
+import { HA_IQN, haEvents, haPair, HaNode, kill9, startNode, stopNode, until } from '@tandem/testing';
 
 const TITLE = 'HA pair through dm-multipath';
 const BOOT_LIMIT_MS = 25 * 60_000;
@@ -109,7 +108,6 @@ if (unavailable !== undefined || 'reason' in image) {
       if (nodes) await Promise.all([stopNode(nodes.a), stopNode(nodes.b)]);
       lab?.teardown();
       if (groupPassed(run)) removeDir(dir);
-      // eslint-disable-next-line no-console
       else if (dir) console.warn(`host tier: the guest's share (console.log, init.log, scenario.log, logs/) is kept in ${dir}/share`);
     });
 

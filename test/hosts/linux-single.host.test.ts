@@ -5,12 +5,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LsfsStore } from '@tandem/storage';
 import { prepareGuestImage } from '../support/guest';
-import { until } from '../support/until';
 import { makeTempDir, MiB, removeDir } from '../support/files';
 import { RunningTarget, startTarget } from '../support/target';
 import { skipWithReason } from '../support/tools';
 import { AgentLun, startAgentLun } from './agentLun';
 import { groupPassed, GroupRun, runScenarioGroup } from './scenarioGroup';
+import { until } from '@tandem/testing';
 
 const IQN = 'iqn.2026-12.io.tandem:host-tier-single';
 const LUN_BYTES = 320 * MiB; // mkfs.xfs refuses file systems under 300 MB; the LUNs are thin, so this costs nothing
@@ -87,7 +87,6 @@ if ('reason' in image) {
       await agent?.stop();
       await target?.stop();
       if (groupPassed(run)) removeDir(dir);
-      // eslint-disable-next-line no-console
       else if (dir) console.warn(`host tier: the guest's share (console.log, init.log, scenario.log, logs/) is kept in ${path.join(dir, 'share')}`);
     });
 

@@ -10,11 +10,10 @@ import type { ChildProcess } from 'child_process';
 import { prepareGuestImage } from '../support/guest';
 import { makeTempDir, removeDir } from '../support/files';
 import { NetnsLab, netnsUnavailable } from '../support/netns';
-import { spawnTracked, stopChild } from '../support/process';
 import { TANDEM_BIN } from '../support/target';
 import { findBinary, skipWithReason } from '../support/tools';
-import { until } from '../support/until';
 import { groupPassed, GroupRun, runScenarioGroup } from './scenarioGroup';
+import { spawnTracked, stopChild, until } from '@tandem/testing';
 
 const TITLE = 'timeouts (NOP-Out pings, stalled connections)';
 const IQN = 'iqn.2026-12.io.tandem:host-tier-timeouts';

@@ -43,7 +43,6 @@ export async function runScenarioGroup(o: GroupOptions): Promise<GroupRun> {
     handlers: o.handlers,
   });
   const seen = new Map(boot.results.map((r) => [r.check, r]));
-  // eslint-disable-next-line no-console
   console.log(`guest (${o.name}): build ${Math.round(o.image.buildMs / 1000)} s, boot to scenario ${boot.bootSeconds} s, whole run ${Math.round(boot.durationMs / 1000)} s\n` +
     boot.results.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.check}${r.seconds !== undefined ? ` (${r.seconds} s)` : ''}${r.value ? `: ${r.value}` : ''}`).join('\n'));
   // Kept beside the cached image (outside the work tree) for docs/conformance.md's Linux section.
