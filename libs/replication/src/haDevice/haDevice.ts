@@ -662,7 +662,9 @@ export class HaDevice extends EventEmitter {
     }
     // A member is gone and we serve: it leaves the group, or we do.
     const alive = brokenDisk || (await this.network.probeHeartbeat(p.cfg.heartbeat));
-    if (this.closed || !p.member) return;
+    // Dropped meanwhile, or being dropped because another member asked (its generation may already have moved:
+    // a drop request of ours from there would be refused as stale, and we would step aside for nothing).
+    if (this.closed || !p.member || p.removing) return;
     const loss: Loss = { brokenDisk, heartbeatAnswers: alive, memberOutranksUs: outranks(p.cfg.priority, p.nodeId, this.config.priority, this.config.localNodeId), leaving: p.leaving };
     if (stepsAside(loss)) {
       await this.stepAside(p, `sync links to ${p.nodeId} down while it answers on the heartbeat; it has the higher priority (${reason})`);
@@ -723,9 +725,14 @@ export class HaDevice extends EventEmitter {
     if (!p.member && p.state !== 'synchronized') return;
     p.stopResync = true;
     p.bitmap.freeze();
-    if (this.generations.state.current !== next) await this.generations.startNew(next);
-    await this.local.flush();
-    await this.setPartnerState(p, 'not-synchronized', reason);
+    p.removing = true;
+    try {
+      if (this.generations.state.current !== next) await this.generations.startNew(next);
+      await this.local.flush();
+      await this.setPartnerState(p, 'not-synchronized', reason);
+    } finally {
+      p.removing = false;
+    }
     // Reachable still (it failed a write, or others dropped it): it must stop serving and rejoin.
     if (p.channel.connected) p.channel.notify(FrameType.State, 0, 0, 0, encodeState({ kind: 'out', reason }));
     // A join someone else coordinated for a replica may have died with p: start it again from here.

@@ -19,6 +19,8 @@ export class Partner {
   peer: PeerState | null = null;
   /** A handshake completed on the current connection. */
   handshaken = false;
+  /** This replica is taking it out of its group (removeMember runs): no second decision about it meanwhile. */
+  removing = false;
   /** It said it is closing on purpose (see HaDevice.close): losing it is no cut cable. Cleared when it reconnects. */
   leaving = false;
   deciding: Promise<void> | null = null;
