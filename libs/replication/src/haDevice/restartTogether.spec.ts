@@ -107,6 +107,11 @@ describe('HA device: both replicas restart together', () => {
     // priority) steps aside, as arbitration says. Then both are stopped.
     a.network.unregister(DEVICE, 'node-b');
     await until(() => b.device!.role === 'blocked', 'node-b stepping aside', 10_000);
+    // What each reports of the other's port group (REPORT TARGET PORT GROUPS): blocked node-b cannot hear node-a and
+    // says what node-a last said of itself (serving, optimized), not "unavailable" (Linux's ALUA handler would apply
+    // that to node-a's good path too); serving node-a, which goes on without node-b, says node-b is unavailable.
+    expect(b.device!.partners[0].accessState).toBe('optimized');
+    await until(() => a.device!.partners[0].accessState === 'unavailable', "node-a reporting node-b's group unavailable", 10_000);
     await close(a);
     expect(reportedBlock(b)).toMatch(/answers on the heartbeat; it has the higher priority/);
     await close(b);
